@@ -1,0 +1,43 @@
+"""URL map. The seed-compatible routes (/user, /item, /cart) are a second map onto the same viewsets as /api/."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from carts.api.views import AbandonmentLogViewSet, CartViewSet
+from catalog.api.views import ItemViewSet
+from users.api.views import ObtainTokenView, UserViewSet
+
+router = DefaultRouter()
+router.register("users", UserViewSet, basename="user")
+router.register("items", ItemViewSet, basename="item")
+router.register("carts", CartViewSet, basename="cart")
+router.register("abandonment-logs", AbandonmentLogViewSet, basename="abandonmentlog")
+
+seed_routes = [
+    path("user/register", UserViewSet.as_view({"post": "register"}), name="seed-user-register"),
+    path("user/all", UserViewSet.as_view({"get": "list"}, pagination_class=None), name="seed-user-all"),
+    path("item/all", ItemViewSet.as_view({"get": "list"}, pagination_class=None), name="seed-item-all"),
+    path("item/add", ItemViewSet.as_view({"post": "add"}), name="seed-item-add"),
+    path("cart/add", CartViewSet.as_view({"post": "add"}), name="seed-cart-add"),
+    path("cart/remove", CartViewSet.as_view({"post": "remove"}), name="seed-cart-remove"),
+    path("cart/view", CartViewSet.as_view({"get": "view"}), name="seed-cart-view"),
+    path("cart/checkout", CartViewSet.as_view({"post": "checkout"}), name="seed-cart-checkout"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/", include(router.urls)),
+    path("", include("carts.urls")),
+    *seed_routes,
+]
+
+handler400 = "cartrecovery.errors.bad_request"
+handler403 = "cartrecovery.errors.permission_denied"
+handler404 = "cartrecovery.errors.not_found"
+handler500 = "cartrecovery.errors.server_error"

@@ -1,0 +1,141 @@
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+
+from cartrecovery.api import IsStaff
+from carts import services
+from carts.models import AbandonmentLog, Cart, CartItem
+from catalog.models import Item
+from users.models import User
+
+from .serializers import (
+    AbandonmentLogSerializer,
+    CartAddInput,
+    CartAddOutput,
+    CartCheckoutInput,
+    CartCheckoutOutput,
+    CartRemoveInput,
+    CartRemoveOutput,
+    CartSerializer,
+    CartViewOutput,
+    CartViewQuery,
+)
+
+LINES_WITH_ITEMS = Prefetch("lines", queryset=CartItem.objects.select_related("item").order_by("id"))
+
+
+def resolve_acting_user(request, user_id: int | None) -> User:
+    """Whose cart a request acts on: the caller's own, or, for staff only, anyone's."""
+    if user_id is None or user_id == request.user.pk:
+        return request.user
+    if not request.user.is_staff:
+        raise PermissionDenied("You may only act on your own cart.")
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def cart_scope(request) -> User | None:
+    """The owner a cart_id must belong to: the caller, or None (any cart) for staff."""
+    return None if request.user.is_staff else request.user
+
+
+class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Carts: shoppers see and change their own, staff any. The seed routes /cart/* are actions of this viewset."""
+
+    serializer_class = CartSerializer
+    filterset_fields = {"status": ["exact"], "user": ["exact"], "last_updated": ["gte", "lte"]}
+
+    def get_queryset(self):
+        carts = Cart.objects.prefetch_related(LINES_WITH_ITEMS).order_by("-id")
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return carts.none()
+        if not self.request.user.is_staff:
+            carts = carts.filter(user=self.request.user)
+        return carts
+
+    @extend_schema(request=CartAddInput, responses={200: CartAddOutput})
+    @action(detail=False, methods=["post"], url_path="add")
+    def add(self, request):
+        data = CartAddInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = resolve_acting_user(request, data.validated_data.get("user_id"))
+        item = Item.objects.filter(pk=data.validated_data["item_id"]).first()
+        if item is None:
+            raise NotFound("Item not found.")
+        cart, line = services.cart_add_item(
+            user=user, item=item, quantity=data.validated_data["quantity"], now=timezone.now()
+        )
+        return Response(
+            {
+                "message": "Item added to cart.",
+                "cart_id": cart.id,
+                "status": cart.status,
+                "item_id": item.id,
+                "quantity": line.quantity,
+                "item_count": cart.item_count,
+                "total": f"{cart.total:.2f}",
+            }
+        )
+
+    @extend_schema(request=CartRemoveInput, responses={200: CartRemoveOutput})
+    @action(detail=False, methods=["post"], url_path="remove")
+    def remove(self, request):
+        data = CartRemoveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart, remaining = services.cart_remove_item(
+            cart_id=data.validated_data["cart_id"],
+            item_id=data.validated_data["item_id"],
+            quantity=data.validated_data.get("quantity"),
+            user=cart_scope(request),
+            now=timezone.now(),
+        )
+        return Response(
+            {
+                "message": "Item removed from cart." if remaining == 0 else "Quantity reduced.",
+                "cart_id": cart.id,
+                "item_id": data.validated_data["item_id"],
+                "quantity": remaining,
+                "item_count": cart.item_count,
+                "total": f"{cart.total:.2f}",
+            }
+        )
+
+    @extend_schema(parameters=[CartViewQuery], responses={200: CartViewOutput})
+    @action(detail=False, methods=["get"], url_path="view")
+    def view(self, request):
+        query = CartViewQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user = resolve_acting_user(request, query.validated_data.get("user_id"))
+        if user == request.user:
+            cart = services.cart_open_for_owner_view(user=user, now=timezone.now())
+        else:  # staff looking: a read, not a return of the shopper
+            cart = Cart.objects.filter(user=user, status__in=Cart.OPEN_STATUSES).first()
+            if cart is None:
+                raise NotFound("This user has no open cart.")
+        cart = Cart.objects.prefetch_related(LINES_WITH_ITEMS).get(pk=cart.pk)
+        return Response(CartViewOutput(cart).data)
+
+    @extend_schema(request=CartCheckoutInput, responses={200: CartCheckoutOutput})
+    @action(detail=False, methods=["post"], url_path="checkout")
+    def checkout(self, request):
+        data = CartCheckoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = services.cart_checkout(
+            cart_id=data.validated_data["cart_id"], user=cart_scope(request), now=timezone.now()
+        )
+        return Response({"message": "Checked out.", "cart_id": cart.id, "total": f"{cart.total:.2f}"})
+
+
+class AbandonmentLogViewSet(viewsets.ReadOnlyModelViewSet):
+    """The abandonment log: one row per cart ever abandoned. Staff only."""
+
+    queryset = AbandonmentLog.objects.order_by("-abandoned_at", "-id")
+    serializer_class = AbandonmentLogSerializer
+    permission_classes = [IsStaff]
+    filterset_fields = {"abandoned_at": ["gte", "lte"], "cart": ["exact"]}

@@ -1,0 +1,160 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+# The database's own ceiling for a line's quantity. The business limit, settings.CART_MAX_QUANTITY, is checked by
+# the services (it is a setting, so it cannot live in a migration); this one only stops absurd rows.
+QUANTITY_CEILING = 1_000_000
+
+
+class Cart(models.Model):
+    """A shopper's cart. At most one per user is open (active or abandoned) at a time."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ABANDONED = "abandoned", "Abandoned"
+        CHECKED_OUT = "checked_out", "Checked out"
+
+    class RecoverySource(models.TextChoices):
+        EMAIL_LINK = "email_link", "Via email link"
+        RETURNED = "returned", "Came back on their own"
+
+    OPEN_STATUSES = (Status.ACTIVE, Status.ABANDONED)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="carts")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_updated = models.DateTimeField(
+        default=timezone.now, help_text="Last add, remove, view by the owner or checkout."
+    )
+    abandoned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the sweep last marked this cart abandoned (kept after recovery)."
+    )
+    recovered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the shopper first came back after an abandonment."
+    )
+    recovery_source = models.CharField(max_length=16, choices=RecoverySource.choices, blank=True, default="")
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    # Kept equal to the sum of the lines by every service that changes a line, inside the same transaction, so
+    # the sweep can snapshot them and the report can sum them without touching the lines table.
+    item_count = models.PositiveIntegerField(default=0, help_text="Units in the cart (sum of line quantities).")
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status__in=["active", "abandoned"]),
+                name="carts_cart_one_open_cart_per_user",
+                violation_error_message="This user already has an open cart.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "abandoned", "checked_out"]), name="carts_cart_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="abandoned") | Q(abandoned_at__isnull=False),
+                name="carts_cart_abandoned_has_abandoned_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="checked_out") | Q(checked_out_at__isnull=False),
+                name="carts_cart_checked_out_has_checked_out_at",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="carts_cart_total_not_negative"),
+        ]
+        indexes = [
+            # The sweep: active carts by age.
+            models.Index(fields=["status", "last_updated"], name="carts_cart_status_updated"),
+            # The report: carts ever abandoned, newest first, filtered by period.
+            models.Index(fields=["abandoned_at"], name="carts_cart_abandoned_at"),
+            models.Index(fields=["checked_out_at"], name="carts_cart_checked_out_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cart #{self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class CartItem(models.Model):
+    """One line of a cart: an item, how many, and the unit price when it was first added."""
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey("catalog.Item", on_delete=models.PROTECT, related_name="cart_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "item"], name="carts_cartitem_one_line_per_item"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) & Q(quantity__lte=QUANTITY_CEILING), name="carts_cartitem_quantity_range"
+            ),
+            models.CheckConstraint(condition=Q(unit_price__gt=0), name="carts_cartitem_unit_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.item_id} in cart {self.cart_id}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class AbandonmentLog(models.Model):
+    """The record of a cart's (first) abandonment: written once per cart, ever."""
+
+    cart = models.OneToOneField(Cart, on_delete=models.CASCADE, related_name="abandonment_log")
+    abandoned_at = models.DateTimeField()
+    item_count = models.PositiveIntegerField()
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["-abandoned_at", "-id"]
+        indexes = [models.Index(fields=["abandoned_at"], name="carts_abandonmentlog_at")]
+
+    def __str__(self) -> str:
+        return f"Cart #{self.cart_id} abandoned at {self.abandoned_at:%Y-%m-%d %H:%M}"
+
+
+class RecoveryEmail(models.Model):
+    """One reminder for one cart at one step of settings.CART_RECOVERY_EMAIL_STEPS; never two for a step."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="recovery_emails")
+    step = models.PositiveSmallIntegerField(help_text="Position in CART_RECOVERY_EMAIL_STEPS, from 1.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    planned_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    clicked_at = models.DateTimeField(null=True, blank=True, help_text="First time its recovery link was opened.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-planned_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "step"], name="carts_recoveryemail_once_per_step"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sending", "sent", "failed", "cancelled"]),
+                name="carts_recoveryemail_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="carts_recoveryemail_due")]
+
+    def __str__(self) -> str:
+        return f"Step {self.step} for cart #{self.cart_id} ({self.status})"

@@ -1,0 +1,159 @@
+"""Use cases that change carts. Views, admin and commands call these; nothing else writes a cart.
+
+Every service that changes a cart locks it first (``select_for_update``) and refreshes ``last_updated`` in the same
+transaction. The sweep's UPDATE re-checks ``status`` and ``last_updated`` in its WHERE clause, so on PostgreSQL it
+waits for that lock and then skips the cart the shopper just touched; on SQLite every write transaction is
+serialised (``transaction_mode=IMMEDIATE``), which gives the same outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from rest_framework.exceptions import NotFound, ValidationError
+
+from cartrecovery.errors import Conflict
+from catalog.models import Item
+from users.models import User
+
+from .models import Cart, CartItem
+
+
+def _lock_open_cart(*, user: User) -> Cart | None:
+    return Cart.objects.select_for_update().filter(user=user, status__in=Cart.OPEN_STATUSES).first()
+
+
+def _lock_cart(*, cart_id: int, user: User | None) -> Cart:
+    """The cart, locked; ``user=None`` means staff (any cart). Someone else's cart is reported as not found."""
+    carts = Cart.objects.select_for_update()
+    if user is not None:
+        carts = carts.filter(user=user)
+    cart = carts.filter(pk=cart_id).first()
+    if cart is None:
+        raise NotFound("Cart not found.")
+    return cart
+
+
+def _recompute_totals(cart: Cart) -> None:
+    totals = cart.lines.aggregate(units=Sum("quantity"), total=Sum(F("quantity") * F("unit_price")))
+    cart.item_count = totals["units"] or 0
+    cart.total = (totals["total"] or Decimal("0")).quantize(Decimal("0.01"))
+
+
+def _reactivate(cart: Cart, *, now: datetime, source: str) -> bool:
+    """Bring an abandoned cart back to active. Its AbandonmentLog stays; ``recovered_at`` is set the first time."""
+    if cart.status != Cart.Status.ABANDONED:
+        return False
+    cart.status = Cart.Status.ACTIVE
+    if cart.recovered_at is None:
+        cart.recovered_at = now
+        cart.recovery_source = source
+    return True
+
+
+def _ensure_changeable(cart: Cart) -> None:
+    if cart.status == Cart.Status.CHECKED_OUT:
+        raise Conflict("This cart is checked out and can no longer change.")
+
+
+def cart_add_item(*, user: User, item: Item, quantity: int, now: datetime) -> tuple[Cart, CartItem]:
+    """Add ``quantity`` of ``item`` to the user's open cart, creating the cart on the first add.
+
+    Adding an item already in the cart adds to its quantity. An abandoned cart comes back to active (recovery).
+    """
+    if not item.is_active:
+        raise ValidationError({"item_id": ["This item is not available."]})
+    with transaction.atomic():
+        # Locking the user row serialises the "find or create the open cart" step per shopper, so concurrent first
+        # adds share one cart instead of racing on the one-open-cart constraint.
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+        cart = _lock_open_cart(user=user)
+        if cart is None:
+            cart = Cart.objects.create(user=user, status=Cart.Status.ACTIVE, created_at=now, last_updated=now)
+        else:
+            _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED)
+        line = CartItem.objects.filter(cart=cart, item=item).first()
+        new_quantity = (line.quantity if line else 0) + quantity
+        if new_quantity > settings.CART_MAX_QUANTITY:
+            raise ValidationError(
+                {"quantity": [f"A line may hold at most {settings.CART_MAX_QUANTITY}; this would make {new_quantity}."]}
+            )
+        if line is None:
+            line = CartItem.objects.create(cart=cart, item=item, quantity=new_quantity, unit_price=item.price)
+        else:
+            line.quantity = new_quantity
+            line.save(update_fields=["quantity"])
+        _recompute_totals(cart)
+        cart.last_updated = now
+        cart.save()
+    return cart, line
+
+
+def cart_remove_item(
+    *, cart_id: int, item_id: int, quantity: int | None, user: User | None, now: datetime
+) -> tuple[Cart, int]:
+    """Remove ``quantity`` units of an item (all of them when ``quantity`` is None). Returns the cart and what is
+    left of the line (0 when the line is gone). ``user=None`` acts as staff on any cart."""
+    with transaction.atomic():
+        cart = _lock_cart(cart_id=cart_id, user=user)
+        _ensure_changeable(cart)
+        line = CartItem.objects.filter(cart=cart, item_id=item_id).first()
+        if line is None:
+            raise NotFound("This item is not in the cart.")
+        _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED)
+        if quantity is None or quantity >= line.quantity:
+            line.delete()
+            remaining = 0
+        else:
+            line.quantity -= quantity
+            line.save(update_fields=["quantity"])
+            remaining = line.quantity
+        _recompute_totals(cart)
+        cart.last_updated = now
+        cart.save()
+    return cart, remaining
+
+
+def cart_checkout(*, cart_id: int, user: User | None, now: datetime) -> Cart:
+    """Check the cart out. Empty → 400, already checked out → 409. An abandoned cart checked out counts as
+    recovered (the shopper came back)."""
+    with transaction.atomic():
+        cart = _lock_cart(cart_id=cart_id, user=user)
+        if cart.status == Cart.Status.CHECKED_OUT:
+            raise Conflict("This cart is already checked out.")
+        if cart.item_count == 0:
+            raise ValidationError({"cart_id": ["An empty cart cannot be checked out."]})
+        _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED)
+        cart.status = Cart.Status.CHECKED_OUT
+        cart.checked_out_at = now
+        cart.last_updated = now
+        cart.save()
+    return cart
+
+
+def cart_open_for_owner_view(*, user: User, now: datetime) -> Cart:
+    """The user's open cart as the owner sees it. Viewing an abandoned cart is a return: it becomes active."""
+    with transaction.atomic():
+        cart = _lock_open_cart(user=user)
+        if cart is None:
+            raise NotFound("This user has no open cart.")
+        if _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED):
+            cart.last_updated = now
+            cart.save()
+    return cart
+
+
+def cart_recover(*, cart_id: int, now: datetime, source: str = Cart.RecoverySource.EMAIL_LINK) -> Cart:
+    """Reactivate an abandoned cart (from a recovery link). Active carts are left as they are; checked-out carts
+    raise Conflict."""
+    with transaction.atomic():
+        cart = _lock_cart(cart_id=cart_id, user=None)
+        _ensure_changeable(cart)
+        if _reactivate(cart, now=now, source=source):
+            cart.last_updated = now
+            cart.save()
+    return cart

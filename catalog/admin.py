@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from .models import Item
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ("name", "price", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    list_editable = ("is_active",)

@@ -1,0 +1,37 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from catalog.models import Item
+
+PRICE_FIELD = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0.01")}
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    price = serializers.DecimalField(**PRICE_FIELD)
+
+    class Meta:
+        model = Item
+        fields = ["id", "name", "price"]
+
+
+class ItemDetailSerializer(ItemSerializer):
+    class Meta(ItemSerializer.Meta):
+        fields = ["id", "name", "price", "is_active", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class ItemInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    price = serializers.DecimalField(**PRICE_FIELD)
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+
+class ItemAddOutput(serializers.Serializer):
+    message = serializers.CharField()
+    id = serializers.IntegerField()

@@ -1,0 +1,49 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cartrecovery.api import IsStaff
+from catalog import services
+from catalog.models import Item
+
+from .serializers import ItemAddOutput, ItemDetailSerializer, ItemInput, ItemSerializer
+
+
+class ItemViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The catalogue: anyone reads active items; staff add and edit (items are deactivated, never deleted)."""
+
+    filterset_fields = {"is_active": ["exact"]}
+
+    def get_queryset(self):
+        items = Item.objects.order_by("id")
+        is_staff = bool(self.request.user and self.request.user.is_staff)
+        # Shoppers only ever see active items; staff see the active ones too unless they filter on is_active.
+        hide_inactive = (not is_staff and self.action in ("list", "retrieve")) or (
+            self.action == "list" and "is_active" not in self.request.query_params
+        )
+        return items.filter(is_active=True) if hide_inactive else items
+
+    def get_serializer_class(self):
+        if self.request.user and self.request.user.is_staff and self.action != "list":
+            return ItemDetailSerializer
+        return ItemSerializer
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return [permissions.AllowAny()]
+        return [IsStaff()]
+
+    @extend_schema(request=ItemInput, responses={201: ItemAddOutput})
+    @action(detail=False, methods=["post"], url_path="add")
+    def add(self, request):
+        data = ItemInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.item_create(**data.validated_data)
+        return Response({"message": "Item added.", "id": item.id}, status=status.HTTP_201_CREATED)

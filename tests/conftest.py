@@ -1,0 +1,71 @@
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.catalog.factories import ItemFactory
+from tests.users.factories import StaffFactory, UserFactory
+
+
+class Clock:
+    """An explicit clock: tests move time instead of sleeping. Services take ``now=clock.now()``."""
+
+    def __init__(self, start: datetime):
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(timezone.now().replace(microsecond=0))
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def shopper(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_shopper(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def item(db):
+    return ItemFactory()
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def shopper_client(shopper) -> APIClient:
+    return client_for(shopper)
+
+
+@pytest.fixture
+def staff_client(staff) -> APIClient:
+    return client_for(staff)

@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+
+from .models import User
+
+
+class UserCreateForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserEditForm
+    add_form = UserCreateForm
+    list_display = ("email", "name", "is_staff", "email_opt_out", "date_joined")
+    list_filter = ("is_staff", "is_superuser", "is_active", "email_opt_out")
+    search_fields = ("email", "name")
+    ordering = ("-date_joined",)
+    date_hierarchy = "date_joined"
+    fieldsets = (
+        (None, {"fields": ("email", "name", "password")}),
+        ("Recovery emails", {"fields": ("email_opt_out",)}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)

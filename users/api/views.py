@@ -1,0 +1,55 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cartrecovery.api import IsStaff
+from users import services
+from users.models import User
+
+from .serializers import (
+    RegisterInput,
+    RegisterOutput,
+    TokenInput,
+    TokenOutput,
+    UserDetailSerializer,
+    UserSerializer,
+)
+
+
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Users: staff list and read them; anyone may register as a shopper."""
+
+    queryset = User.objects.order_by("id")
+    permission_classes = [IsStaff]
+    filterset_fields = {"is_staff": ["exact"], "email": ["iexact"]}
+
+    def get_serializer_class(self):
+        return UserDetailSerializer if self.action == "retrieve" else UserSerializer
+
+    def get_permissions(self):
+        if self.action == "register":
+            return [permissions.AllowAny()]
+        return super().get_permissions()
+
+    @extend_schema(request=RegisterInput, responses={201: RegisterOutput})
+    @action(detail=False, methods=["post"], url_path="register")
+    def register(self, request):
+        data = RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, token = services.user_register(name=data.validated_data["name"], email=data.validated_data["email"])
+        return Response({"message": "User registered.", "id": user.id, "token": token}, status=status.HTTP_201_CREATED)
+
+
+class ObtainTokenView(APIView):
+    """Exchange a staff email and password for an API token."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=TokenInput, responses={200: TokenOutput})
+    def post(self, request):
+        data = TokenInput(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        return Response({"token": services.user_token(user=data.validated_data["user"])})
