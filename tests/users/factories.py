@@ -1,19 +1,26 @@
 import factory
+from django.contrib.auth.hashers import make_password
 
 from users.models import User
 
+STAFF_PASSWORD = "correct horse battery staple"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A shopper as the API registers them: no usable password."""
+
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"shopper{n}@example.com")
     name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_unusable_password")
+    password = factory.LazyFunction(lambda: make_password(None))
 
 
 class StaffFactory(UserFactory):
+    """Staff with a password (STAFF_PASSWORD) and every admin permission."""
+
     email = factory.Sequence(lambda n: f"staff{n}@example.com")
     is_staff = True
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+    is_superuser = True
+    password = factory.django.Password(STAFF_PASSWORD)

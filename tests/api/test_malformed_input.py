@@ -1,0 +1,217 @@
+"""Hostile and broken input: always a 4xx JSON answer naming the problem, never a 500, never a change in the data."""
+
+import json
+
+import pytest
+from django.db.models import Sum
+
+from carts.models import Cart, CartItem
+from catalog.models import Item
+from tests.carts.factories import make_cart
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+
+HUGE = 10**12
+HUGER = 10**30
+LONG = "x" * 5000
+
+
+def snapshot():
+    return {
+        "users": User.objects.count(),
+        "items": list(Item.objects.values_list("id", "name", "price", "is_active").order_by("id")),
+        "carts": list(Cart.objects.values_list("id", "status", "item_count", "total", "last_updated").order_by("id")),
+        "units": CartItem.objects.aggregate(n=Sum("quantity"))["n"],
+    }
+
+
+@pytest.fixture
+def existing(shopper, item):
+    return make_cart(user=shopper, lines=[(item, 2)])
+
+
+RAW_BODIES = [
+    ("not json", "{bad json"),
+    ("truncated json", '{"item_id": 1'),
+    ("empty body", ""),
+    ("json array", "[1, 2, 3]"),
+    ("json string", '"hello"'),
+    ("json number", "42"),
+    ("json null", "null"),
+    ("NaN literal", '{"item_id": NaN}'),
+    ("Infinity literal", '{"item_id": 1, "quantity": Infinity}'),
+    ("invalid utf-8", b'{"item_id": "\xff\xfe"}'),
+]
+
+
+@pytest.mark.parametrize("url", ["/cart/add", "/cart/remove", "/cart/checkout", "/item/add", "/user/register"])
+@pytest.mark.parametrize(("kind", "raw"), RAW_BODIES, ids=[kind for kind, _ in RAW_BODIES])
+def test_unparseable_or_non_object_bodies_are_400(staff_client, existing, url, kind, raw):
+    before = snapshot()
+
+    response = staff_client.generic("POST", url, raw, content_type="application/json")
+
+    assert response.status_code == 400, (kind, response.content)
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()
+    assert snapshot() == before
+
+
+FIELD_CASES = [
+    # kind, body (placeholders ITEM / CART filled in), field named in the error
+    ("null item id", {"item_id": None}, "item_id"),
+    ("string item id", {"item_id": "abc"}, "item_id"),
+    ("float item id", {"item_id": 1.5}, "item_id"),
+    ("boolean item id", {"item_id": True}, "item_id"),
+    ("nested object id", {"item_id": {"id": 1}}, "item_id"),
+    ("list id", {"item_id": [1]}, "item_id"),
+    ("negative id", {"item_id": -1}, "item_id"),
+    ("zero id", {"item_id": 0}, "item_id"),
+    ("id beyond 64 bits", {"item_id": HUGER}, "item_id"),
+    ("5000-char id", {"item_id": LONG}, "item_id"),
+    ("10^12 quantity", {"item_id": "ITEM", "quantity": HUGE}, "quantity"),
+    ("10^30 quantity", {"item_id": "ITEM", "quantity": HUGER}, "quantity"),
+    ("string quantity", {"item_id": "ITEM", "quantity": "lots"}, "quantity"),
+    ("null quantity", {"item_id": "ITEM", "quantity": None}, "quantity"),
+    ("fractional quantity", {"item_id": "ITEM", "quantity": 2.5}, "quantity"),
+    ("boolean quantity", {"item_id": "ITEM", "quantity": False}, "quantity"),
+    ("string user id", {"user_id": "me", "item_id": "ITEM"}, "user_id"),
+    ("huge user id", {"user_id": HUGER, "item_id": "ITEM"}, "user_id"),
+    ("nul byte in id", {"item_id": "1\x00"}, "item_id"),
+]
+
+
+def fill(body, item, cart):
+    return {k: item.pk if v == "ITEM" else cart.pk if v == "CART" else v for k, v in body.items()}
+
+
+@pytest.mark.parametrize(("kind", "body", "field"), FIELD_CASES, ids=[kind for kind, _, _ in FIELD_CASES])
+def test_cart_add_names_the_bad_field(shopper_client, existing, item, kind, body, field):
+    before = snapshot()
+
+    response = shopper_client.post("/cart/add", fill(body, item, existing), format="json")
+
+    assert response.status_code == 400, (kind, response.content)
+    assert field in response.json()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "field"),
+    [
+        ("string cart id", {"cart_id": "abc", "item_id": "ITEM"}, "cart_id"),
+        ("huge cart id", {"cart_id": HUGER, "item_id": "ITEM"}, "cart_id"),
+        ("null cart id", {"cart_id": None, "item_id": "ITEM"}, "cart_id"),
+        ("missing item id", {"cart_id": "CART"}, "item_id"),
+        ("huge quantity", {"cart_id": "CART", "item_id": "ITEM", "quantity": HUGER}, "quantity"),
+        ("zero quantity", {"cart_id": "CART", "item_id": "ITEM", "quantity": 0}, "quantity"),
+    ],
+)
+def test_cart_remove_names_the_bad_field(shopper_client, existing, item, kind, body, field):
+    before = snapshot()
+
+    response = shopper_client.post("/cart/remove", fill(body, item, existing), format="json")
+
+    assert response.status_code == 400, (kind, response.content)
+    assert field in response.json()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "Mug", "price": HUGER}, "price"),
+        ({"name": "Mug", "price": "1e400"}, "price"),
+        ({"name": "Mug", "price": [1]}, "price"),
+        ({"name": "Mug", "price": {"amount": 1}}, "price"),
+        ({"name": "Mug", "price": "Infinity"}, "price"),
+        ({"name": LONG, "price": "1.00"}, "name"),
+        ({"name": "nul\x00byte", "price": "1.00"}, "name"),
+        ({"name": ["Mug"], "price": "1.00"}, "name"),
+    ],
+)
+def test_item_add_names_the_bad_field(staff_client, existing, body, field):
+    before = snapshot()
+
+    response = staff_client.post("/item/add", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": LONG, "email": "a@example.com"}, "name"),
+        ({"name": "Ada", "email": LONG + "@example.com"}, "email"),
+        ({"name": None, "email": "a@example.com"}, "name"),
+        ({"name": {"first": "Ada"}, "email": "a@example.com"}, "name"),
+        ({"name": "Ada", "email": ["a@example.com"]}, "email"),
+    ],
+)
+def test_register_names_the_bad_field(api_client, existing, body, field):
+    before = snapshot()
+
+    response = api_client.post("/user/register", body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["user_id=abc", f"user_id={HUGER}", "user_id=-4", "user_id=" + "9" * 5000, "user_id=1.5"],
+)
+def test_cart_view_query_is_validated(shopper_client, existing, query):
+    response = shopper_client.get(f"/cart/view?{query}")
+
+    assert response.status_code == 400
+    assert "user_id" in response.json()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["since=yesterday", "until=2026-13-45", "status=lost", f"since={LONG}", "since=2026-11-02&until=2026-11-01"],
+)
+def test_report_filters_are_validated(staff_client, existing, query):
+    response = staff_client.get(f"/cart/report?{query}")
+
+    assert response.status_code == 400
+    assert response.json()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/carts/abc/", f"/api/carts/{HUGER}/", "/api/items/abc/", f"/api/users/{HUGER}/", "/api/carts/?user=abc"],
+)
+def test_strings_and_huge_numbers_in_paths_and_filters_are_4xx(staff_client, existing, url):
+    response = staff_client.get(url)
+
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"].startswith("application/json")
+
+
+def test_wrong_method_is_405_json(shopper_client, existing):
+    response = shopper_client.get("/cart/add")
+
+    assert response.status_code == 405
+    assert "detail" in response.json()
+
+
+def test_a_form_encoded_body_is_415(shopper_client, existing, item):
+    response = shopper_client.post("/cart/add", {"item_id": item.pk})
+
+    assert response.status_code == 415
+    assert "detail" in response.json()
+
+
+def test_an_oversized_body_is_refused_without_a_500(shopper_client, existing, item):
+    body = json.dumps({"item_id": item.pk, "padding": "x" * 400_000})
+
+    response = shopper_client.generic("POST", "/cart/add", body, content_type="application/json")
+
+    assert response.status_code in (400, 413)
+    assert response["Content-Type"].startswith("application/json")

@@ -1,0 +1,116 @@
+"""The permission matrix of the contract: every seed route and /api/ resource by anonymous, shopper, another shopper
+and staff. A shopper never gets someone else's data: 403 or 404."""
+
+import pytest
+from django.test import Client
+
+from tests.carts.factories import make_cart
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+ANON, OWNER, OTHER, STAFF = "anonymous", "owner", "other shopper", "staff"
+
+
+@pytest.fixture
+def world(shopper, other_shopper, staff, item):
+    cart = make_cart(user=shopper, lines=[(item, 2)])
+    return {
+        "clients": {
+            ANON: client_for(None),
+            OWNER: client_for(shopper),
+            OTHER: client_for(other_shopper),
+            STAFF: client_for(staff),
+        },
+        "shopper": shopper,
+        "cart": cart,
+        "item": item,
+    }
+
+
+def call(world, role, method, url, body=None):
+    client = world["clients"][role]
+    url = url.format(user=world["shopper"].pk, cart=world["cart"].pk, item=world["item"].pk)
+    if method == "get":
+        return client.get(url)
+    body = {
+        k: v.format(user=world["shopper"].pk, cart=world["cart"].pk, item=world["item"].pk) for k, v in body.items()
+    }
+    return client.post(url, body, format="json")
+
+
+MATRIX = [
+    # method, url, body, {role: expected status}
+    ("get", "/user/all", None, {ANON: 401, OWNER: 403, OTHER: 403, STAFF: 200}),
+    ("get", "/item/all", None, {ANON: 200, OWNER: 200, OTHER: 200, STAFF: 200}),
+    ("post", "/item/add", {"name": "Kettle", "price": "12.00"}, {ANON: 401, OWNER: 403, OTHER: 403, STAFF: 201}),
+    ("post", "/cart/add", {"user_id": "{user}", "item_id": "{item}"}, {ANON: 401, OWNER: 200, OTHER: 403, STAFF: 200}),
+    (
+        "post",
+        "/cart/remove",
+        {"cart_id": "{cart}", "item_id": "{item}", "quantity": "1"},
+        {ANON: 401, OWNER: 200, OTHER: 404, STAFF: 200},
+    ),
+    ("get", "/cart/view?user_id={user}", None, {ANON: 401, OWNER: 200, OTHER: 403, STAFF: 200}),
+    ("post", "/cart/checkout", {"cart_id": "{cart}"}, {ANON: 401, OWNER: 200, OTHER: 404, STAFF: 200}),
+    ("get", "/cart/report", None, {ANON: 401, OWNER: 403, OTHER: 403, STAFF: 200}),
+    ("get", "/api/users/", None, {ANON: 401, OWNER: 403, OTHER: 403, STAFF: 200}),
+    ("get", "/api/users/{user}/", None, {ANON: 401, OWNER: 403, OTHER: 403, STAFF: 200}),
+    ("get", "/api/items/", None, {ANON: 200, OWNER: 200, OTHER: 200, STAFF: 200}),
+    ("get", "/api/items/{item}/", None, {ANON: 200, OWNER: 200, OTHER: 200, STAFF: 200}),
+    ("post", "/api/items/", {"name": "Kettle", "price": "12.00"}, {ANON: 401, OWNER: 403, OTHER: 403, STAFF: 201}),
+    ("get", "/api/carts/", None, {ANON: 401, OWNER: 200, OTHER: 200, STAFF: 200}),
+    ("get", "/api/carts/{cart}/", None, {ANON: 401, OWNER: 200, OTHER: 404, STAFF: 200}),
+    ("get", "/api/abandonment-logs/", None, {ANON: 401, OWNER: 403, OTHER: 403, STAFF: 200}),
+]
+
+
+@pytest.mark.parametrize("role", [ANON, OWNER, OTHER, STAFF])
+@pytest.mark.parametrize(("method", "url", "body", "expected"), MATRIX, ids=[f"{m} {u}" for m, u, _, _ in MATRIX])
+def test_permission_matrix(world, role, method, url, body, expected):
+    response = call(world, role, method, url, body)
+
+    assert response.status_code == expected[role], response.content
+    assert response["Content-Type"].startswith("application/json")
+    if response.status_code in (403, 404):
+        # Refusals carry a reason and nothing of the cart.
+        assert set(response.json()) == {"detail"}
+
+
+def test_another_shoppers_cart_list_shows_only_their_own_carts(world):
+    response = call(world, OTHER, "get", "/api/carts/")
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_registration_is_open_to_anyone(api_client):
+    response = api_client.post("/user/register", {"name": "New", "email": "new@example.com"}, format="json")
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(("who", "expected"), [(ANON, 302), (OWNER, 302), (STAFF, 200)])
+def test_html_report_is_for_staff_and_sends_others_to_the_admin_login(world, staff, who, expected):
+    browser = Client()
+    if who == OWNER:
+        browser.force_login(world["shopper"])
+    elif who == STAFF:
+        browser.force_login(staff)
+
+    response = browser.get("/cart/abandoned")
+
+    assert response.status_code == expected
+    if expected == 302:
+        assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize(("who", "expected"), [(ANON, 302), (OWNER, 302), (STAFF, 200)])
+def test_admin_is_for_staff_only(world, staff, who, expected):
+    browser = Client()
+    if who == OWNER:
+        browser.force_login(world["shopper"])
+    elif who == STAFF:
+        browser.force_login(staff)
+
+    assert browser.get("/admin/carts/cart/").status_code == expected

@@ -1,0 +1,101 @@
+import pytest
+from rest_framework.authtoken.models import Token
+
+from tests.conftest import client_for
+from tests.users.factories import STAFF_PASSWORD, StaffFactory, UserFactory
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_registration_returns_the_shoppers_id_and_a_working_token(api_client, item):
+    response = api_client.post("/user/register", {"name": "Ada", "email": "ada@example.com"}, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"message", "id", "token"}
+    user = User.objects.get(pk=body["id"])
+    assert (user.name, user.email, user.is_staff, user.has_usable_password()) == (
+        "Ada",
+        "ada@example.com",
+        False,
+        False,
+    )
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
+    assert api_client.post("/cart/add", {"item_id": item.pk}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("email", ["ada@example.com", "ADA@Example.com", "  ada@example.com "])
+def test_an_email_registers_once_whatever_its_case(api_client, email):
+    UserFactory(email="ada@example.com")
+
+    response = api_client.post("/user/register", {"name": "Ada", "email": email}, format="json")
+
+    assert response.status_code == 400
+    assert "email" in response.json()
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "a@example.com"}, "name"),
+        ({"name": "Ada"}, "email"),
+        ({"name": "   ", "email": "a@example.com"}, "name"),
+        ({"name": "Ada", "email": "not-an-email"}, "email"),
+        ({"name": "x" * 151, "email": "a@example.com"}, "name"),
+    ],
+)
+def test_registration_names_the_bad_field(api_client, body, field):
+    response = api_client.post("/user/register", body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not User.objects.exists()
+
+
+def test_staff_obtain_a_token_with_email_and_password(api_client):
+    staff = StaffFactory(email="boss@example.com")
+
+    response = api_client.post(
+        "/api/auth/token/", {"email": "Boss@example.com", "password": STAFF_PASSWORD}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"token": Token.objects.get(user=staff).key}
+
+
+@pytest.mark.parametrize("password", ["wrong", ""])
+def test_bad_credentials_get_400(api_client, password):
+    StaffFactory(email="boss@example.com")
+
+    response = api_client.post("/api/auth/token/", {"email": "boss@example.com", "password": password}, format="json")
+
+    assert response.status_code == 400
+    assert "token" not in response.json()
+
+
+def test_a_shopper_without_password_cannot_obtain_a_token_by_password(api_client):
+    UserFactory(email="shop@example.com")
+
+    response = api_client.post("/api/auth/token/", {"email": "shop@example.com", "password": "!"}, format="json")
+
+    assert response.status_code == 400
+
+
+def test_staff_list_all_users(staff):
+    shoppers = UserFactory.create_batch(3)
+
+    response = client_for(staff).get("/user/all")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"id": user.pk, "name": user.name, "email": user.email}
+        for user in sorted([staff, *shoppers], key=lambda u: u.pk)
+    ]
+
+
+def test_an_invalid_token_is_401(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    assert api_client.get("/cart/view").status_code == 401
