@@ -207,6 +207,10 @@ except ValueError as exc:
 CART_RECOVERY_LINK_MAX_AGE_SECONDS = env_int("CART_RECOVERY_LINK_MAX_AGE_SECONDS", 7 * 86_400, minimum=60)
 CART_RECOVERY_REDIRECT_URL = env_str("CART_RECOVERY_REDIRECT_URL")
 CART_RECOVERY_EMAIL_MAX_ATTEMPTS = env_int("CART_RECOVERY_EMAIL_MAX_ATTEMPTS", 5, minimum=1)
+# Retention, so cart tables do not grow forever: empty never-abandoned carts go after a week; closed carts
+# (checked out, or abandoned and never back) after CART_RETENTION_DAYS; 0 keeps them forever.
+CART_EMPTY_CART_MAX_AGE_SECONDS = env_int("CART_EMPTY_CART_MAX_AGE_SECONDS", 7 * 86_400, minimum=60)
+CART_RETENTION_DAYS = env_int("CART_RETENTION_DAYS", 730)
 JOB_EXECUTIONS_MAX_AGE_SECONDS = env_int("JOB_EXECUTIONS_MAX_AGE_SECONDS", 7 * 86_400, minimum=60)
 
 # django-apscheduler

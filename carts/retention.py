@@ -1,0 +1,77 @@
+"""Retention: the cart tables stay bounded.
+
+- Empty carts that were never abandoned, untouched for CART_EMPTY_CART_MAX_AGE_SECONDS, hold nothing worth keeping.
+- Carts closed for good (checked out, or abandoned and never back) older than CART_RETENTION_DAYS go with their
+  lines, log and emails (0 days keeps them forever).
+
+Each batch is one short transaction whose DELETE re-checks the rule, so a cart a shopper touches meanwhile stays.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from .models import AbandonmentLog, Cart, CartItem, RecoveryEmail
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    empty_carts: int
+    expired_carts: int
+    dry_run: bool
+
+
+def stale_empty_carts(*, now: datetime) -> Q:
+    cutoff = now - timedelta(seconds=settings.CART_EMPTY_CART_MAX_AGE_SECONDS)
+    return Q(status=Cart.Status.ACTIVE, item_count=0, abandoned_at__isnull=True, last_updated__lt=cutoff)
+
+
+def expired_closed_carts(*, now: datetime) -> Q:
+    if settings.CART_RETENTION_DAYS <= 0:
+        return Q(pk__in=[])
+    cutoff = now - timedelta(days=settings.CART_RETENTION_DAYS)
+    return Q(status__in=[Cart.Status.CHECKED_OUT, Cart.Status.ABANDONED], last_updated__lt=cutoff)
+
+
+def _delete_in_batches(rule: Q, *, batch_size: int) -> int:
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Cart.objects.filter(rule).select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            # Children first, set-based, then the carts themselves with the rule re-checked.
+            CartItem.objects.filter(cart_id__in=ids).delete()
+            AbandonmentLog.objects.filter(cart_id__in=ids).delete()
+            RecoveryEmail.objects.filter(cart_id__in=ids).delete()
+            count, _ = Cart.objects.filter(rule, pk__in=ids).delete()
+            deleted += count
+
+
+def prune_old_carts(*, now: datetime, dry_run: bool = False, batch_size: int | None = None) -> PruneResult:
+    """Delete empty stale carts and carts past retention; with ``dry_run`` only count them."""
+    batch_size = batch_size or settings.CART_SWEEP_BATCH_SIZE
+    empty_rule, expired_rule = stale_empty_carts(now=now), expired_closed_carts(now=now)
+    if dry_run:
+        return PruneResult(
+            empty_carts=Cart.objects.filter(empty_rule).count(),
+            expired_carts=Cart.objects.filter(expired_rule).count(),
+            dry_run=True,
+        )
+    result = PruneResult(
+        empty_carts=_delete_in_batches(empty_rule, batch_size=batch_size),
+        expired_carts=_delete_in_batches(expired_rule, batch_size=batch_size),
+        dry_run=False,
+    )
+    logger.info("pruned %d empty carts and %d carts past retention", result.empty_carts, result.expired_carts)
+    return result
