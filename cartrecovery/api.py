@@ -26,6 +26,18 @@ class StrictIdField(StrictIntegerField, IdField):
     pass
 
 
+class StrictCharField(serializers.CharField):
+    """Text that must arrive as a JSON string: 0 and true are refused instead of being stored as "0" and "True"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        # The documented maxLength is of what the client sends, not of what is left once whitespace is trimmed.
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
 class IsStaff(permissions.BasePermission):
     message = "Only staff may do this."
 

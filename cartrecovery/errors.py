@@ -6,6 +6,7 @@ from django.db import DataError, IntegrityError
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.exceptions import APIException
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -18,7 +19,16 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+def _answer_in_json(context) -> None:
+    """Errors are JSON even where the view also offers another format (the report's ``?format=csv``)."""
+    renderer = getattr(context.get("request"), "accepted_renderer", None)
+    if renderer is not None and not isinstance(renderer, (JSONRenderer, BrowsableAPIRenderer)):
+        context["request"].accepted_renderer = JSONRenderer()
+        context["request"].accepted_media_type = JSONRenderer.media_type
+
+
 def api_exception_handler(exc, context):
+    _answer_in_json(context)
     response = exception_handler(exc, context)
     if response is not None:
         return response

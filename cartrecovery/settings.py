@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "cartrecovery.middleware.RequestBodyLimitMiddleware",  # 413 before a too-large body is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -224,7 +225,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["cartrecovery.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -232,6 +233,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cartrecovery.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # Registration and the token exchange are rate-limited per client address (cartrecovery/throttling.py);
+    # "off" disables a limit. NUM_PROXIES=0 trusts no X-Forwarded-For, so a client cannot forge its address.
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env_str("DJANGO_THROTTLE_REGISTER", "30/minute"),
+        "token": env_str("DJANGO_THROTTLE_TOKEN", "10/minute"),
+    },
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -245,6 +253,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two models have a "status": name their enums so the schema (and `check --deploy`) has no naming collision.
+    "ENUM_NAME_OVERRIDES": {
+        "CartStatusEnum": "carts.models.Cart.Status",
+        "RecoveryEmailStatusEnum": "carts.models.RecoveryEmail.Status",
+    },
+    # Error responses (400/401/403/404, and 409/413 on writes) are documented on every operation in one place.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cartrecovery.schema.add_error_responses",
+    ],
 }
 
 LOGGING = {

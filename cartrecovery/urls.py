@@ -5,15 +5,22 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from cartrecovery.health import healthz
+from carts.api.recovery import RecoveryEmailViewSet
 from carts.api.views import AbandonmentLogViewSet, CartViewSet
 from catalog.api.views import ItemViewSet
 from users.api.views import ObtainTokenView, UserViewSet
+
+admin.site.site_header = "Cart Recovery"
+admin.site.site_title = "Cart Recovery"
+admin.site.index_title = "Carts, recovery and reports"
 
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("items", ItemViewSet, basename="item")
 router.register("carts", CartViewSet, basename="cart")
 router.register("abandonment-logs", AbandonmentLogViewSet, basename="abandonmentlog")
+router.register("recovery-emails", RecoveryEmailViewSet, basename="recoveryemail")
 
 seed_routes = [
     path("user/register", UserViewSet.as_view({"post": "register"}), name="seed-user-register"),
@@ -28,10 +35,12 @@ seed_routes = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/report/", include("carts.api.report")),
     path("api/", include(router.urls)),
     path("", include("carts.urls")),
     *seed_routes,

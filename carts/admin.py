@@ -1,8 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from .models import AbandonmentLog, Cart, CartItem, RecoveryEmail
+from .recovery import recovery_emails_resend
+from .selectors import cart_rows
+from .views import csv_response
 
 
 class CartItemInline(admin.TabularInline):
@@ -33,14 +37,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Cart)
 class CartAdmin(admin.ModelAdmin):
-    list_display = ("id", "user_email", "status", "item_count", "total", "last_updated", "abandoned_at", "recovered_at")
-    list_filter = ("status", "recovery_source", "abandoned_at", "checked_out_at")
+    # item_count/total are the cart's own columns, kept equal to the lines by the services: no per-row query.
+    list_display = (
+        "id",
+        "user_email",
+        "status",
+        "item_count",
+        "total",
+        "last_updated",
+        "abandoned_at",
+        "recovered_at",
+        "recovery_source",
+        "checked_out_at",
+    )
+    list_filter = ("status", "recovery_source", "last_updated", "abandoned_at", "recovered_at", "checked_out_at")
     search_fields = ("user__email",)
     date_hierarchy = "last_updated"
     list_select_related = ("user",)
     inlines = [CartItemInline]
     readonly_fields = [field.name for field in Cart._meta.fields]
     show_full_result_count = False
+    actions = ["export_selected_as_csv"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -52,13 +69,20 @@ class CartAdmin(admin.ModelAdmin):
     def user_email(self, cart: Cart) -> str:
         return cart.user.email
 
+    @admin.action(description="Export selected carts as CSV", permissions=["view"])
+    def export_selected_as_csv(self, request, queryset):
+        # The report's CSV columns and streaming, for exactly the ticked carts.
+        return csv_response(cart_rows(carts=queryset.order_by("-id")), filename_prefix="carts")
+
 
 @admin.register(AbandonmentLog)
 class AbandonmentLogAdmin(ReadOnlyAdmin):
-    list_display = ("cart_link", "abandoned_at", "item_count", "total")
-    list_select_related = ("cart",)
+    list_display = ("cart_link", "cart_email", "abandoned_at", "item_count", "total")
+    list_select_related = ("cart__user",)
     date_hierarchy = "abandoned_at"
     search_fields = ("cart__user__email",)
+    readonly_fields = ("cart_link", "abandoned_at", "item_count", "total")
+    fields = ("cart_link", "abandoned_at", "item_count", "total")
 
     @admin.display(description="Cart", ordering="cart")
     def cart_link(self, log: AbandonmentLog):
@@ -66,11 +90,60 @@ class AbandonmentLogAdmin(ReadOnlyAdmin):
             '<a href="{}">Cart #{}</a>', reverse("admin:carts_cart_change", args=[log.cart_id]), log.cart_id
         )
 
+    @admin.display(description="Email", ordering="cart__user__email")
+    def cart_email(self, log: AbandonmentLog) -> str:
+        return log.cart.user.email
+
 
 @admin.register(RecoveryEmail)
 class RecoveryEmailAdmin(ReadOnlyAdmin):
-    list_display = ("cart", "step", "status", "planned_at", "sent_at", "attempts", "clicked_at")
+    """Reminder emails, read-only, with their delivery state and last error; failed ones can be resent."""
+
+    list_display = (
+        "id",
+        "cart_link",
+        "user_email",
+        "step",
+        "status",
+        "planned_at",
+        "sent_at",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+        "clicked_at",
+    )
     list_filter = ("status", "step")
     search_fields = ("cart__user__email",)
-    list_select_related = ("cart",)
+    list_select_related = ("cart__user",)
     date_hierarchy = "planned_at"
+    actions = ["resend_failed"]
+    show_full_result_count = False
+
+    @admin.display(description="Cart", ordering="cart")
+    def cart_link(self, email: RecoveryEmail):
+        return format_html(
+            '<a href="{}">Cart #{}</a>', reverse("admin:carts_cart_change", args=[email.cart_id]), email.cart_id
+        )
+
+    @admin.display(description="Email", ordering="cart__user__email")
+    def user_email(self, email: RecoveryEmail) -> str:
+        return email.cart.user.email
+
+    @admin.display(description="Last error")
+    def short_error(self, email: RecoveryEmail) -> str:
+        return email.last_error if len(email.last_error) <= 80 else email.last_error[:79] + "…"
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff and self.has_view_permission(request)
+
+    @admin.action(description="Resend the selected failed emails (at the next scheduler run)", permissions=["resend"])
+    def resend_failed(self, request, queryset):
+        selected = list(queryset.values_list("pk", flat=True))
+        queued = recovery_emails_resend(email_ids=selected, now=timezone.now())
+        skipped = len(selected) - queued
+        self.message_user(
+            request,
+            f"{queued} email(s) queued; the scheduler sends them at its next run."
+            + (f" {skipped} not failed, left as they were." if skipped else ""),
+            messages.SUCCESS if queued else messages.WARNING,
+        )

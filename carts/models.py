@@ -71,6 +71,19 @@ class Cart(models.Model):
             # The report: carts ever abandoned, newest first, filtered by period.
             models.Index(fields=["abandoned_at"], name="carts_cart_abandoned_at"),
             models.Index(fields=["checked_out_at"], name="carts_cart_checked_out_at"),
+            # The report's figures read only these columns: its aggregates over a period of abandonments, and its
+            # count of carts checked out without abandonment (abandoned_at IS NULL, status, checked_out_at range),
+            # run as index-only scans instead of visiting 200,000+ table rows.
+            models.Index(
+                fields=["abandoned_at", "status", "checked_out_at", "recovery_source", "total"],
+                name="carts_cart_report_cover",
+            ),
+            # The same count on PostgreSQL, whose planner prefers this small partial index (SQLite uses the one above).
+            models.Index(
+                fields=["checked_out_at"],
+                condition=Q(abandoned_at__isnull=True, status="checked_out"),
+                name="carts_cart_bought_unabandoned",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -69,3 +69,12 @@ def shopper_client(shopper) -> APIClient:
 @pytest.fixture
 def staff_client(staff) -> APIClient:
     return client_for(staff)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache: every test starts with none, so no test is throttled by another's
+    requests (the limits stay on, as in production)."""
+    from django.core.cache import cache
+
+    cache.clear()

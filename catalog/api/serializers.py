@@ -2,12 +2,14 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from cartrecovery.api import StrictCharField
 from catalog.models import Item
 
 PRICE_FIELD = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
 class ItemSerializer(serializers.ModelSerializer):
+    name = StrictCharField(max_length=200)
     price = serializers.DecimalField(**PRICE_FIELD)
 
     class Meta:
@@ -22,7 +24,7 @@ class ItemDetailSerializer(ItemSerializer):
 
 
 class ItemInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     price = serializers.DecimalField(**PRICE_FIELD)
 
     def validate_name(self, value: str) -> str:

@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
 
+from cartrecovery.api import StrictCharField
 from users.models import User
 
 
@@ -17,7 +18,7 @@ class UserDetailSerializer(serializers.ModelSerializer):
 
 
 class RegisterInput(serializers.Serializer):
-    name = serializers.CharField(max_length=150)
+    name = StrictCharField(max_length=150)
     email = serializers.EmailField(max_length=254)
 
     def validate_name(self, value: str) -> str:
@@ -35,7 +36,7 @@ class RegisterOutput(serializers.Serializer):
 
 class TokenInput(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
     def validate(self, attrs):
         user = authenticate(self.context.get("request"), email=attrs["email"], password=attrs["password"])

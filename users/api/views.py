@@ -1,10 +1,11 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cartrecovery.api import IsStaff
+from cartrecovery.throttling import RegisterRateThrottle, TokenRateThrottle
 from users import services
 from users.models import User
 
@@ -15,6 +16,11 @@ from .serializers import (
     TokenOutput,
     UserDetailSerializer,
     UserSerializer,
+)
+
+THROTTLED = OpenApiResponse(
+    response=inline_serializer(name="Throttled", fields={"detail": serializers.CharField()}),
+    description="Too many attempts from this address; the Retry-After header says when to try again.",
 )
 
 
@@ -33,7 +39,13 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return [permissions.AllowAny()]
         return super().get_permissions()
 
-    @extend_schema(request=RegisterInput, responses={201: RegisterOutput})
+    def get_throttles(self):
+        # Here rather than on @action: the seed route /user/register maps to this action without the router.
+        if self.action == "register":
+            return [RegisterRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(request=RegisterInput, responses={201: RegisterOutput, 429: THROTTLED})
     @action(detail=False, methods=["post"], url_path="register")
     def register(self, request):
         data = RegisterInput(data=request.data)
@@ -47,8 +59,9 @@ class ObtainTokenView(APIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
+    throttle_classes = [TokenRateThrottle]
 
-    @extend_schema(request=TokenInput, responses={200: TokenOutput})
+    @extend_schema(request=TokenInput, responses={200: TokenOutput, 429: THROTTLED})
     def post(self, request):
         data = TokenInput(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)

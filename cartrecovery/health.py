@@ -1,0 +1,27 @@
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from carts.health import scheduler_health
+
+
+@require_GET
+def healthz(request):
+    """For uptime monitors: 200 when the database answers and the scheduler sweeps on time, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        health = scheduler_health(now=timezone.now())
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    body = {
+        "status": "ok" if health.healthy else "degraded",
+        "database": "ok",
+        "scheduler": {
+            "healthy": health.healthy,
+            "last_sweep_at": health.last_sweep_at.isoformat() if health.last_sweep_at else None,
+            "message": health.message,
+        },
+    }
+    return JsonResponse(body, status=200 if health.healthy else 503)

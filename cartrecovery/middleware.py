@@ -1,0 +1,33 @@
+"""Request-level guards that run before any view."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+
+logger = logging.getLogger(__name__)
+
+
+class RequestBodyLimitMiddleware:
+    """Answer 413 (JSON) to a body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE, before anything reads it.
+
+    Django would refuse such a body too, but only once a view reads it, and as a bare 400; this says what is wrong
+    and spends nothing on the body. A body without Content-Length is read by Django as empty.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(declared)
+        except ValueError:
+            return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+        if limit is not None and length > limit:
+            logger.warning("refused a %s-byte body for %s %s", length, request.method, request.path)
+            return JsonResponse({"detail": f"Request body too large: at most {limit} bytes are accepted."}, status=413)
+        return self.get_response(request)

@@ -1,0 +1,156 @@
+"""The invariants the product promises, checked against the database as it is (a selector: it reads, never writes).
+
+Used by ``manage.py check_integrity``, the load test and the fault tests. Every rule is one query over the whole
+table (no per-cart loop), so a check of a few hundred thousand carts stays a handful of queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import AbandonmentLog, Cart, CartItem
+
+# Totals are compared with half a cent of slack: SQLite keeps decimals as floating point, so a sum of prices may
+# differ from the stored total in the last binary digit without anyone's money being wrong.
+MONEY_TOLERANCE = Decimal("0.005")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One invariant: a name, what it promises, and the query that finds the rows breaking it."""
+
+    name: str
+    promise: str
+    offenders: Callable[[], QuerySet]
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    name: str
+    promise: str
+    count: int
+    examples: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.count == 0
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    results: list[RuleResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(result.ok for result in self.results)
+
+    @property
+    def violations(self) -> dict[str, int]:
+        """Rule name → number of offending rows, for the rules that are broken."""
+        return {result.name: result.count for result in self.results if not result.ok}
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "rules": [
+                {"name": r.name, "promise": r.promise, "count": r.count, "examples": r.examples} for r in self.results
+            ],
+        }
+
+
+def _users_with_several_open_carts() -> QuerySet:
+    return (
+        Cart.objects.filter(status__in=Cart.OPEN_STATUSES)
+        .values("user_id")
+        .annotate(open_carts=Count("id"))
+        .filter(open_carts__gt=1)
+        .order_by("user_id")
+    )
+
+
+def _abandoned_carts_without_log() -> QuerySet:
+    has_log = Exists(AbandonmentLog.objects.filter(cart_id=OuterRef("pk")))
+    return (
+        Cart.objects.filter(Q(status=Cart.Status.ABANDONED) | Q(abandoned_at__isnull=False))
+        .filter(~has_log)
+        .values("id", "user_id", "status", "abandoned_at")
+        .order_by("id")
+    )
+
+
+def _logs_of_carts_never_abandoned() -> QuerySet:
+    return AbandonmentLog.objects.filter(cart__abandoned_at__isnull=True).values("id", "cart_id").order_by("id")
+
+
+def _abandoned_empty_carts() -> QuerySet:
+    has_lines = Exists(CartItem.objects.filter(cart_id=OuterRef("pk")))
+    return (
+        Cart.objects.filter(status=Cart.Status.ABANDONED)
+        .filter(Q(item_count=0) | ~has_lines)
+        .values("id", "user_id", "item_count")
+        .order_by("id")
+    )
+
+
+def _carts_whose_totals_differ_from_their_lines() -> QuerySet:
+    lines = CartItem.objects.filter(cart_id=OuterRef("pk")).order_by().values("cart_id")
+    money = DecimalField(max_digits=20, decimal_places=2)
+    units = Subquery(lines.annotate(units=Sum("quantity")).values("units"))
+    amount = Subquery(lines.annotate(amount=Sum(F("quantity") * F("unit_price"), output_field=money)).values("amount"))
+    return (
+        Cart.objects.annotate(
+            lines_units=Coalesce(units, Value(0)),
+            lines_total=Coalesce(amount, Value(Decimal("0")), output_field=money),
+        )
+        .annotate(difference=F("total") - F("lines_total"))
+        .filter(
+            ~Q(item_count=F("lines_units")) | Q(difference__gt=MONEY_TOLERANCE) | Q(difference__lt=-MONEY_TOLERANCE)
+        )
+        .values("id", "item_count", "lines_units", "total", "lines_total")
+        .order_by("id")
+    )
+
+
+RULES: list[Rule] = [
+    Rule("one_open_cart_per_user", "A user has at most one active or abandoned cart.", _users_with_several_open_carts),
+    Rule(
+        "abandoned_cart_has_log",
+        "Every cart that is or was abandoned has its abandonment log.",
+        _abandoned_carts_without_log,
+    ),
+    Rule(
+        "log_belongs_to_an_abandoned_cart",
+        "An abandonment log exists only for a cart that was abandoned (abandoned_at set).",
+        _logs_of_carts_never_abandoned,
+    ),
+    Rule("no_abandoned_empty_cart", "No abandoned cart is empty.", _abandoned_empty_carts),
+    Rule(
+        "cart_totals_match_lines",
+        "A cart's item_count and total equal the sums of its lines.",
+        _carts_whose_totals_differ_from_their_lines,
+    ),
+]
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def check_integrity(*, examples: int = 10) -> IntegrityReport:
+    """Run every rule; for each, count the offending rows and keep up to ``examples`` of them."""
+    results = []
+    for rule in RULES:
+        offenders = rule.offenders()
+        count = offenders.count()
+        sample = [{key: _plain(value) for key, value in row.items()} for row in offenders[:examples]] if count else []
+        results.append(RuleResult(name=rule.name, promise=rule.promise, count=count, examples=sample))
+    return IntegrityReport(results=results)

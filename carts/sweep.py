@@ -1,0 +1,217 @@
+"""The abandonment sweep: mark carts left untouched too long as abandoned, and log each cart's first abandonment.
+
+The rule (``stale_carts``) reads as the contract says it: an ``active`` cart, holding at least one unit, whose
+``last_updated`` is older than ``CART_ABANDON_AFTER_SECONDS``. "Holds at least one unit" is ``item_count > 0``, the
+denormalised twin of "EXISTS a line": every service that changes a line recomputes ``item_count`` in the same
+transaction, under the cart's row lock, so the two never disagree in committed data, and the cart row alone answers
+the question (no semi-join per candidate on a million carts). The log snapshots the same two columns.
+
+How the work is done, and why it is safe:
+
+* Set-based, in batches of ``CART_SWEEP_BATCH_SIZE`` carts, each batch its own short transaction, so a shopper's
+  write never waits for more than one batch. No list of all ids is ever held: memory stays flat whatever N is.
+* Each batch picks the oldest candidates with ``FOR NO KEY UPDATE SKIP LOCKED`` (PostgreSQL), so two sweeps running
+  at once (two scheduler processes, two machines) take disjoint sets, and a cart a shopper has locked is left to the
+  shopper. On SQLite ``transaction_mode=IMMEDIATE`` serialises writers, which gives the same result.
+* The UPDATE re-checks the whole rule in its own WHERE clause, so a cart touched or checked out since it was picked
+  is never marked; ``RETURNING`` says exactly which carts this batch changed, and only those get a log. The log insert
+  is ``ON CONFLICT (cart_id) DO NOTHING``: a cart abandoned a second time keeps its first log.
+* On PostgreSQL a batch is one statement (pick, update, log as data-modifying CTEs); on SQLite it is two (UPDATE ...
+  RETURNING, then INSERT ... SELECT over the returned ids passed as one JSON array).
+* Batches walk the candidates in ``last_updated`` order and each starts where the previous one ended (keyset), so no
+  batch re-reads the index entries the earlier batches already turned over (on PostgreSQL those stay behind as dead
+  entries until VACUUM). Rows skipped because another transaction held them are left to that transaction: another
+  sweep marks them, or a shopper has just touched them; if that transaction rolls back, the next sweep gets them.
+
+The cutoff is computed once, from ``now``, so a cart cannot become stale while a sweep runs, and a cart touched during
+the sweep (its ``last_updated`` moves past the cutoff) fails the rule in every later batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from .models import AbandonmentLog, Cart
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep did. ``marked`` counts carts moved to ``abandoned``; ``logged`` those abandoned for the first
+    time (the rest had been abandoned before, came back, and keep their first log). A dry run only fills
+    ``would_mark``."""
+
+    marked: int = 0
+    logged: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    would_mark: int = 0
+
+
+def abandon_cutoff(*, now: datetime, older_than_seconds: int | None = None) -> datetime:
+    """The instant before which an untouched cart counts as abandoned."""
+    seconds = settings.CART_ABANDON_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    if seconds < 0:
+        raise ValueError("older_than_seconds must not be negative")
+    return now - timedelta(seconds=seconds)
+
+
+def stale_carts_q(*, cutoff: datetime) -> Q:
+    """The rule, as a Q: active, holding at least one unit, untouched since before ``cutoff`` (strictly)."""
+    return Q(status=Cart.Status.ACTIVE, item_count__gt=0, last_updated__lt=cutoff)
+
+
+def stale_carts(*, now: datetime, older_than_seconds: int | None = None) -> QuerySet[Cart]:
+    """Carts the sweep would mark abandoned at ``now``."""
+    return Cart.objects.filter(stale_carts_q(cutoff=abandon_cutoff(now=now, older_than_seconds=older_than_seconds)))
+
+
+def sweep_abandoned_carts(
+    *,
+    now: datetime,
+    older_than_seconds: int | None = None,
+    batch_size: int | None = None,
+    dry_run: bool = False,
+) -> SweepResult:
+    """Mark every stale cart abandoned at ``now`` and write its AbandonmentLog (first abandonment only).
+
+    Safe to run while shoppers write and while another sweep runs (see the module docstring). ``dry_run`` changes
+    nothing and reports how many carts would be marked.
+    """
+    started = time.perf_counter()
+    cutoff = abandon_cutoff(now=now, older_than_seconds=older_than_seconds)
+    if dry_run:
+        would_mark = Cart.objects.filter(stale_carts_q(cutoff=cutoff)).count()
+        seconds = time.perf_counter() - started
+        logger.info("sweep (dry run): %d carts would be marked abandoned (cutoff %s)", would_mark, cutoff.isoformat())
+        return SweepResult(dry_run=True, would_mark=would_mark, seconds=seconds)
+
+    batch_size = batch_size or settings.CART_SWEEP_BATCH_SIZE
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    marked = logged = batches = 0
+    after: datetime | None = None
+    while True:
+        with transaction.atomic():
+            batch = _mark_batch(now=now, cutoff=cutoff, after=after, batch_size=batch_size)
+        # A batch that marks nothing ends the sweep. Checking ``marked`` rather than ``picked`` also ends it should
+        # picked carts ever all fail the UPDATE's re-check, instead of picking them again forever.
+        if batch.marked == 0:
+            break
+        batches += 1
+        marked += batch.marked
+        logged += batch.logged
+        after = batch.last_seen
+    seconds = time.perf_counter() - started
+    logger.info(
+        "sweep: %d carts marked abandoned (%d first abandonments) in %d batches, %.3f s (cutoff %s)",
+        marked,
+        logged,
+        batches,
+        seconds,
+        cutoff.isoformat(),
+    )
+    return SweepResult(marked=marked, logged=logged, batches=batches, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    picked: int
+    marked: int
+    logged: int
+    last_seen: datetime | None
+
+
+def _candidates_sql(*, cutoff: datetime, after: datetime | None, batch_size: int) -> tuple[str, tuple]:
+    """SELECT id, last_updated of the next batch of candidates, oldest first, locked and skipping locked rows."""
+    candidates = Cart.objects.filter(stale_carts_q(cutoff=cutoff))
+    if after is not None:
+        candidates = candidates.filter(last_updated__gte=after)
+    candidates = (
+        candidates.order_by("last_updated")
+        .select_for_update(skip_locked=True, no_key=True)
+        .values_list("id", "last_updated")[:batch_size]
+    )
+    return candidates.query.get_compiler(connection=connection).as_sql()
+
+
+def _rule_where_sql(*, cutoff: datetime) -> tuple[str, tuple]:
+    """The rule compiled to a WHERE fragment on the cart table, for the UPDATE's re-check."""
+    query = Cart.objects.filter(stale_carts_q(cutoff=cutoff)).query
+    sql, params = query.get_compiler(connection=connection).compile(query.where)
+    return sql, tuple(params)
+
+
+def _mark_batch(*, now: datetime, cutoff: datetime, after: datetime | None, batch_size: int) -> _Batch:
+    """Pick, mark and log one batch. Must run inside a transaction."""
+    qn = connection.ops.quote_name
+    cart_table, log_table = qn(Cart._meta.db_table), qn(AbandonmentLog._meta.db_table)
+    candidates_sql, candidates_params = _candidates_sql(cutoff=cutoff, after=after, batch_size=batch_size)
+    rule_sql, rule_params = _rule_where_sql(cutoff=cutoff)
+    abandoned_at = connection.ops.adapt_datetimefield_value(now)
+    status = Cart.Status.ABANDONED.value
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""
+                WITH picked (id, last_updated) AS ({candidates_sql}),
+                marked AS (
+                    UPDATE {cart_table} SET status = %s, abandoned_at = %s
+                    WHERE id IN (SELECT id FROM picked) AND {rule_sql}
+                    RETURNING id, item_count, total
+                ),
+                logged AS (
+                    INSERT INTO {log_table} (cart_id, abandoned_at, item_count, total)
+                    SELECT id, %s, item_count, total FROM marked
+                    ON CONFLICT (cart_id) DO NOTHING
+                    RETURNING cart_id
+                )
+                SELECT (SELECT count(*) FROM picked), (SELECT count(*) FROM marked), (SELECT count(*) FROM logged),
+                       (SELECT max(last_updated) FROM picked)
+                """,
+                (*candidates_params, status, abandoned_at, *rule_params, abandoned_at),
+            )
+            picked, marked, logged, last_seen = cursor.fetchone()
+            return _Batch(picked=picked, marked=marked, logged=logged, last_seen=last_seen)
+
+        # SQLite (and any other backend with UPDATE ... RETURNING): the transaction holds the write lock from its
+        # first statement (IMMEDIATE), so nothing can change the picked carts between these two statements.
+        cursor.execute(
+            f"""
+            UPDATE {cart_table} SET status = %s, abandoned_at = %s
+            WHERE id IN (SELECT id FROM ({candidates_sql})) AND {rule_sql}
+            RETURNING id, last_updated
+            """,
+            (status, abandoned_at, *candidates_params, *rule_params),
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return _Batch(picked=0, marked=0, logged=0, last_seen=None)
+        cursor.execute(
+            f"""
+            INSERT INTO {log_table} (cart_id, abandoned_at, item_count, total)
+            SELECT id, %s, item_count, total FROM {cart_table}
+            WHERE id IN (SELECT value FROM json_each(%s))
+            ON CONFLICT (cart_id) DO NOTHING
+            """,
+            (abandoned_at, json.dumps([row[0] for row in rows])),
+        )
+        logged = cursor.rowcount
+        return _Batch(picked=len(rows), marked=len(rows), logged=logged, last_seen=_as_datetime(max(r[1] for r in rows)))
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """SQLite's RETURNING gives the stored value without Django's conversion: naive UTC (text or datetime)."""
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

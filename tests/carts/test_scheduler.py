@@ -1,0 +1,182 @@
+"""The scheduler's job list and jobs (called as plain functions), and one real `manage.py runapscheduler` process."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from django.conf import settings
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
+
+from carts import scheduler as jobs
+from carts.models import AbandonmentLog, Cart
+from tests.carts.factories import make_cart
+
+pytestmark = pytest.mark.django_db
+
+PROJECT_DIR = Path(settings.BASE_DIR)
+
+# The jobs are wrapped with close_old_connections, which (rightly) drops a connection left inside a transaction; a
+# test's own transaction is one, so these tests call the function inside the wrapper. The process test runs it whole.
+
+
+def _stale_cart(item, **fields) -> Cart:
+    age = timedelta(seconds=settings.CART_ABANDON_AFTER_SECONDS + 60)
+    return make_cart(lines=[(item, 2)], last_updated=timezone.now() - age, **fields)
+
+
+@pytest.fixture
+def started_paused_scheduler():
+    """The real scheduler set-up (DjangoJobStore, job list), started paused so no job runs in the test."""
+    scheduler = jobs.build_scheduler(scheduler_class=BackgroundScheduler)
+    scheduler.start(paused=True)
+    yield scheduler
+    scheduler.shutdown(wait=False)
+
+
+def test_the_scheduler_stores_each_job_once_under_a_stable_id_with_safe_defaults(started_paused_scheduler, settings):
+    stored = {job.id: job for job in started_paused_scheduler.get_jobs()}
+
+    assert set(stored) == {jobs.SWEEP_JOB_ID, jobs.RECOVERY_EMAILS_JOB_ID, jobs.PRUNE_JOB_EXECUTIONS_JOB_ID}
+    sweep = stored[jobs.SWEEP_JOB_ID]
+    assert sweep.func is jobs.sweep_job
+    assert sweep.trigger.interval == timedelta(seconds=settings.CART_SWEEP_INTERVAL_SECONDS)
+    assert (sweep.coalesce, sweep.max_instances) == (True, 1)
+    assert sweep.misfire_grace_time >= 60
+    assert stored[jobs.RECOVERY_EMAILS_JOB_ID].func is jobs.recovery_emails_job
+    assert isinstance(stored[jobs.PRUNE_JOB_EXECUTIONS_JOB_ID].trigger, CronTrigger)
+    assert set(DjangoJob.objects.values_list("id", flat=True)) == set(stored)
+
+
+def test_registering_again_as_a_restart_or_a_second_process_does_updates_the_jobs_instead_of_duplicating_them(
+    started_paused_scheduler,
+):
+    jobs.register_jobs(started_paused_scheduler)
+    jobs.register_jobs(started_paused_scheduler)
+
+    assert DjangoJob.objects.count() == 3
+
+
+def test_the_sweep_interval_comes_from_settings(settings):
+    settings.CART_SWEEP_INTERVAL_SECONDS = 2
+
+    sweep = next(job for job in jobs.scheduled_jobs() if job.id == jobs.SWEEP_JOB_ID)
+
+    assert sweep.trigger.interval == timedelta(seconds=2)
+
+
+def test_the_sweep_job_abandons_a_stale_cart(item, caplog):
+    cart = _stale_cart(item)
+    caplog.set_level("INFO", logger="carts.sweep")
+
+    result = jobs.sweep_job.__wrapped__()
+
+    cart.refresh_from_db()
+    assert result.marked == 1
+    assert cart.status == Cart.Status.ABANDONED
+    assert AbandonmentLog.objects.filter(cart=cart).exists()
+    assert "1 carts marked abandoned" in caplog.text
+
+
+def test_the_recovery_emails_job_sends_the_reminder_that_is_due(item, shopper, settings):
+    settings.CART_RECOVERY_EMAIL_STEPS = [3600, 86400]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    abandoned_at = timezone.now() - timedelta(hours=2)
+    make_cart(user=shopper, lines=[(item, 1)], status=Cart.Status.ABANDONED, abandoned_at=abandoned_at)
+
+    jobs.recovery_emails_job.__wrapped__()
+
+    assert [message.to for message in mail.outbox] == [[shopper.email]]
+
+
+def test_the_prune_job_deletes_job_runs_older_than_the_max_age_and_keeps_the_rest():
+    now = timezone.now()
+    job = DjangoJob.objects.create(id="some-job", job_state=b"")
+    old = DjangoJobExecution.objects.create(job=job, status=DjangoJobExecution.SUCCESS, run_time=now - timedelta(days=8))
+    recent = DjangoJobExecution.objects.create(
+        job=job, status=DjangoJobExecution.SUCCESS, run_time=now - timedelta(days=6)
+    )
+
+    deleted = jobs.prune_job_executions_job.__wrapped__(now=now, max_age_seconds=7 * 86_400)
+
+    assert deleted == 1
+    assert list(DjangoJobExecution.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not DjangoJobExecution.objects.filter(pk=old.pk).exists()
+
+
+# --- the real process -------------------------------------------------------------------------------------------
+
+
+def _database_url_of_the_test_database() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _wait_for(condition, *, timeout: float, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"the scheduler exited early while waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sigterm(item, tmp_path):
+    # Given the scheduler running as its own process on the test database, sweeping every 2 seconds
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_of_the_test_database(),
+        "DJANGO_SECRET_KEY": "scheduler-process-test",
+        "DJANGO_DEBUG": "0",
+        "CART_SWEEP_INTERVAL_SECONDS": "2",
+    }
+    output = (tmp_path / "scheduler.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runapscheduler"], cwd=PROJECT_DIR, env=env, stdout=output, stderr=output
+    )
+    try:
+        # Once it has swept for the first time, a cart goes stale: only a later, scheduled sweep can mark it
+        _wait_for(
+            lambda: DjangoJobExecution.objects.filter(job_id=jobs.SWEEP_JOB_ID, status="Executed").exists(),
+            timeout=20,
+            process=process,
+            what="the first sweep",
+        )
+        cart = _stale_cart(item)
+
+        # Then the scheduler abandons it without anyone asking
+        _wait_for(
+            lambda: Cart.objects.filter(pk=cart.pk, status=Cart.Status.ABANDONED).exists(),
+            timeout=20,
+            process=process,
+            what="the cart to be abandoned",
+        )
+        assert AbandonmentLog.objects.filter(cart=cart).count() == 1
+
+        # And it exits cleanly within seconds of SIGTERM
+        process.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        assert process.wait(timeout=5) == 0
+        assert time.monotonic() - stopped < 5
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output.seek(0)
+        log = output.read()
+        output.close()
+    assert "scheduler stopped" in log, log
+    assert "1 carts marked abandoned" in log, log

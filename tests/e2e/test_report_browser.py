@@ -1,0 +1,84 @@
+"""Staff read the abandoned-cart report in a real browser: log in through the admin, open the report from the admin
+index, read the figures, the chart and the table of the demo carts, download the CSV, take a screenshot.
+
+The test-run screenshot goes to var/e2e/report.png. With CART_UPDATE_SCREENSHOTS=1 the test also refreshes the one
+README shows, docs/screenshots/report.png.
+"""
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from carts.management.commands.setup_demo import Command as SetupDemo
+from tests.users.factories import StaffFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery staple"
+RUN_SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e" / "report.png"
+DOCS_SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "screenshots" / "report.png"
+
+# fixtures/demo.json moved to today by setup_demo: the figures of its last 30 days, by hand.
+DEMO_FIGURES = {
+    "abandoned": "6",  # carts 2001, 2002, 2003, 2005, 2006, 2007
+    "abandonment-rate": "75.0 %",  # 6 / (6 + 2004 and 2008, checked out without abandonment)
+    "revenue-left": "USD 201.50",  # 2001 62.50 + 2002 89.00 + 2005 50.00
+    "recovered": "3",  # 2003 and 2007 checked out, 2006 active again
+    "recovered-revenue": "USD 120.78",  # 2003 62.49 + 2007 58.29
+    "recovery-rate": "50.0 %",
+    "via-email": "1",  # 2007
+    "on-their-own": "2",  # 2003, 2006
+}
+DEMO_ABANDONED_EMAILS = {
+    "grace@example.com",
+    "alan@example.com",
+    "katherine@example.com",
+    "barbara@example.com",
+    "donald@example.com",
+    "margaret@example.com",
+}
+
+
+@pytest.fixture
+def demo_staff():
+    # setup_demo's fixture loading (the demo moved to today), without its demo login written to var/.
+    SetupDemo()._load_fixtures()
+    return StaffFactory(email="staff@example.com", name="Demo Staff")
+
+
+def test_staff_read_the_report_of_the_demo_carts_in_a_browser(live_server, demo_staff, browser_page):
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", demo_staff.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.click("text=Abandoned-cart report")
+
+    page.wait_for_selector("#report-figures")
+    assert page.title().startswith("Abandoned carts")
+    figures = {name: page.inner_text(f"#figure-{name} .figure").strip() for name in DEMO_FIGURES}
+    assert figures == DEMO_FIGURES
+    days = page.locator("#report-chart svg g.day")
+    assert days.count() == 30
+    assert sum(int(days.nth(n).get_attribute("data-abandoned")) for n in range(30)) == 6
+    assert page.locator("#report-chart rect.bar-recovered").count() >= 1
+    emails = set(page.locator("#report-table tbody tr td:nth-child(2)").all_inner_texts())
+    assert emails == DEMO_ABANDONED_EMAILS
+
+    RUN_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RUN_SCREENSHOT), full_page=True)
+    if os.environ.get("CART_UPDATE_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(RUN_SCREENSHOT, DOCS_SCREENSHOT)
+
+    table_ids = [text.lstrip("#") for text in page.locator("#report-table tbody tr td:first-child").all_inner_texts()]
+    with page.expect_download() as download:
+        page.click("#report-csv-link")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert [row["cart_id"] for row in rows] == table_ids
+    assert {row["email"] for row in rows} == DEMO_ABANDONED_EMAILS

@@ -1,0 +1,170 @@
+"""Many writers at once on the file database: shoppers adding, removing, viewing and checking out through the real
+API in parallel threads (each with its own connection, closed after every request as in production), while a sweep
+runs in a loop and new shoppers register. No request may fail ("database is locked" or anything else), and the
+database must end exactly as the acknowledged requests say.
+
+Written for SQLite (one writer at a time: IMMEDIATE transactions queue on the busy timeout instead of failing), and
+run on PostgreSQL too, where the same load exercises row locks instead.
+"""
+
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from carts.integrity import check_integrity
+from carts.models import Cart, CartItem
+from carts.sweep import sweep_abandoned_carts
+from tests.catalog.factories import ItemFactory
+from tests.conftest import client_for
+from tests.users.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SHOPPERS = 8
+OPERATIONS_PER_SHOPPER = 40
+REGISTRATIONS = 20
+
+
+@dataclass
+class Ledger:
+    """What one shopper's client saw succeed."""
+
+    user_id: int
+    expected: Counter = field(default_factory=Counter)  # item id → acknowledged adds minus removes
+    cart_ids: set = field(default_factory=set)
+    checked_out: int | None = None
+    failures: list = field(default_factory=list)
+
+
+def _failure(response) -> str:
+    return f"{response.request['REQUEST_METHOD']} {response.request['PATH_INFO']} → {response.status_code}: " + (
+        response.content[:300].decode(errors="replace")
+    )
+
+
+def _in_thread(errors: list, body, *args) -> threading.Thread:
+    def run():
+        try:
+            body(*args)
+        except Exception as exc:  # a crash in a thread must fail the test, not vanish
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    return threading.Thread(target=run)
+
+
+def _shop(ledger: Ledger, user, item_ids: list[int], start: threading.Barrier, seed: int) -> None:
+    rng = random.Random(seed)
+    client = client_for(user)
+    start.wait()
+    for _ in range(OPERATIONS_PER_SHOPPER):
+        action = rng.choices(["add", "remove", "view"], weights=[5, 2, 2])[0]
+        in_cart = [item_id for item_id, quantity in ledger.expected.items() if quantity > 0]
+        if action == "remove" and in_cart:
+            item_id = rng.choice(in_cart)
+            cart_id = next(iter(ledger.cart_ids))
+            response = client.post("/cart/remove", {"cart_id": cart_id, "item_id": item_id, "quantity": 1}, "json")
+            if response.status_code != 200:
+                ledger.failures.append(_failure(response))
+                continue
+            ledger.expected[item_id] -= 1
+        elif action == "view" and ledger.cart_ids:
+            response = client.get("/cart/view")
+            if response.status_code != 200:
+                ledger.failures.append(_failure(response))
+        else:
+            item_id, quantity = rng.choice(item_ids), rng.randint(1, 3)
+            response = client.post("/cart/add", {"item_id": item_id, "quantity": quantity}, "json")
+            if response.status_code != 200:
+                ledger.failures.append(_failure(response))
+                continue
+            ledger.expected[item_id] += quantity
+            ledger.cart_ids.add(response.json()["cart_id"])
+    if any(ledger.expected.values()) and ledger.user_id % 2 == 0:  # half the shoppers pay, half leave
+        cart_id = next(iter(ledger.cart_ids))
+        response = client.post("/cart/checkout", {"cart_id": cart_id}, "json")
+        if response.status_code == 200:
+            ledger.checked_out = cart_id
+        else:
+            ledger.failures.append(_failure(response))
+
+
+def _register(failures: list, start: threading.Barrier) -> None:
+    client = client_for(None)
+    start.wait()
+    for n in range(REGISTRATIONS):
+        response = client.post("/user/register", {"name": f"New {n}", "email": f"new{n}@example.com"}, "json")
+        if response.status_code != 201:
+            failures.append(_failure(response))
+
+
+def _sweep(stop: threading.Event, start: threading.Barrier, sweeps: list) -> None:
+    start.wait()
+    while not stop.is_set():
+        # Threshold 0: every active cart with items is stale, so the sweep competes for every cart it can.
+        sweeps.append(sweep_abandoned_carts(now=timezone.now(), older_than_seconds=0, batch_size=5))
+
+
+def test_concurrent_shoppers_a_sweep_and_registrations_lose_nothing_and_never_hit_a_locked_database():
+    items = [ItemFactory().pk for _ in range(3)]
+    users = [UserFactory() for _ in range(SHOPPERS)]
+    ledgers = [Ledger(user_id=user.pk) for user in users]
+    start = threading.Barrier(SHOPPERS + 2)
+    stop, crashes, registration_failures, sweeps = threading.Event(), [], [], []
+    shoppers = [
+        _in_thread(crashes, _shop, ledger, user, items, start, seed)
+        for seed, (ledger, user) in enumerate(zip(ledgers, users, strict=True))
+    ]
+    others = [
+        _in_thread(crashes, _register, registration_failures, start),
+        _in_thread(crashes, _sweep, stop, start, sweeps),
+    ]
+    for thread in shoppers + others:
+        thread.start()
+    for thread in shoppers + others[:1]:
+        thread.join(timeout=120)
+    stop.set()
+    others[1].join(timeout=60)
+
+    failures = [f for ledger in ledgers for f in ledger.failures] + registration_failures + crashes
+    assert failures == []
+    assert not any("locked" in f for f in failures)
+    assert sum(result.marked for result in sweeps) > 0, "the sweep never competed with the shoppers"
+    for ledger in ledgers:
+        assert len(ledger.cart_ids) <= 1
+        in_database = dict(
+            CartItem.objects.filter(cart__user_id=ledger.user_id).values_list("item_id", "quantity").order_by()
+        )
+        assert in_database == {item_id: qty for item_id, qty in ledger.expected.items() if qty > 0}
+        if ledger.checked_out:
+            assert Cart.objects.get(pk=ledger.checked_out).status == Cart.Status.CHECKED_OUT
+    report = check_integrity()
+    assert report.ok, report.violations
+
+
+def test_one_shopper_adding_from_many_tabs_at_once_gets_one_cart_with_every_unit():
+    user, item = UserFactory(), ItemFactory()
+    start, crashes, statuses = threading.Barrier(8), [], []
+
+    def add_from_a_tab():
+        client = client_for(user)
+        start.wait()
+        for _ in range(5):
+            statuses.append(client.post("/cart/add", {"item_id": item.pk, "quantity": 1}, "json").status_code)
+
+    tabs = [_in_thread(crashes, add_from_a_tab) for _ in range(8)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join(timeout=60)
+    assert crashes == []
+    assert statuses == [200] * 40
+    cart = Cart.objects.get(user=user)
+    assert (cart.item_count, cart.lines.get().quantity) == (40, 40)
+    assert check_integrity().ok
