@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import signal
 import subprocess
@@ -100,6 +101,42 @@ def stop(process: subprocess.Popen, *, name: str) -> None:
             print(f"{name} ignored SIGTERM; killing it", flush=True)
             process.kill()
             process.wait()
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process, and of their finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _proc_stat(pid: int | str) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds) of a live process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a live process and its live descendants (gunicorn's master and workers)."""
+    stats = {int(entry.name): _proc_stat(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()}
+    stats = {pid: stat for pid, stat in stats.items() if stat is not None}
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, (parent, _) in stats.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return sum(stats[pid][1] for pid in tree if pid in stats)
+
+
+def postgres_backends_cpu(server_url: str, database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving ``database`` (read from /proc: same machine)."""
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+    return sum(stat[1] for stat in map(_proc_stat, pids) if stat is not None)
 
 
 def _percentile(histogram: dict[int, int], fraction: float) -> int:
@@ -259,7 +296,22 @@ def main() -> int:
             "WARNING",
         ]
         print(f"Load: {args.users} shoppers, {args.run_time}, gunicorn -w {args.workers} on {base_url}", flush=True)
+        # CPU used while the shoppers run (not the servers' start-up), per process group.
+        web = processes[0][1]
+        before = {
+            "locust": children_cpu(),
+            "postgres": postgres_backends_cpu(args.pg, args.db),
+            "gunicorn": process_tree_cpu(web.pid),
+            "runapscheduler": process_tree_cpu(scheduler.pid),
+        }
         subprocess.run(command, cwd=PROJECT_DIR, env=locust_env, check=False)
+        after = {
+            "locust": children_cpu(),
+            "postgres": postgres_backends_cpu(args.pg, args.db),
+            "gunicorn": process_tree_cpu(web.pid),
+            "runapscheduler": process_tree_cpu(scheduler.pid),
+        }
+        cpu = {name: after[name] - before[name] for name in before}
         # One more sweep interval, so the last idle carts are swept while the scheduler still runs.
         time.sleep(args.sweep_interval + 1)
         for name, process in reversed(processes):
@@ -292,6 +344,14 @@ def main() -> int:
     print(f"errors        {stats['failures']}")
     for name, (count, failures, p95) in sorted(stats["per_route"].items()):
         print(f"  {name:<14} {count:>7} requests, {failures} errors, p95 {p95} ms")
+    per_request = {name: 1000 * cpu[name] / max(stats["requests"], 1) for name in ("gunicorn", "postgres", "locust")}
+    print(
+        "CPU per request (ms): "
+        + ", ".join(f"{name} {millis:.2f}" for name, millis in per_request.items())
+        + f"; runapscheduler {cpu['runapscheduler']:.1f} s in all"
+    )
+    cores = os.cpu_count() or 1
+    print(f"  => on {cores} cores this stack tops out near {1000 * cores / sum(per_request.values()):.0f} requests/s")
     print("database      " + ", ".join(f"{key} {value}" for key, value in figures.items()))
     print(f"inconsistencies {len(problems)}")
     for problem in problems[:50]:

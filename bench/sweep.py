@@ -134,10 +134,11 @@ def build(*, carts: int, stale: int, now: datetime) -> dict:
     stale_age = f"{threshold} + 1 + ((n %% 86400) * 7919) %% 86400"
     old_age = f"{threshold} + 86400 * 2 + n %% 3600"
     fresh_age = f"(n * 13) %% {max(threshold - 1, 1)}"
-    last_updated_age = (
-        f"CASE WHEN n <= {b1} THEN {stale_age} WHEN n <= {b3} THEN {old_age} ELSE {fresh_age} END"
+    last_updated_age = f"CASE WHEN n <= {b1} THEN {stale_age} WHEN n <= {b3} THEN {old_age} ELSE {fresh_age} END"
+    status = (
+        f"CASE WHEN n <= {b1} THEN 'active' WHEN n <= {b2} THEN 'checked_out' "
+        f"WHEN n <= {b3} THEN 'abandoned' ELSE 'active' END"
     )
-    status = f"CASE WHEN n <= {b1} THEN 'active' WHEN n <= {b2} THEN 'checked_out' WHEN n <= {b3} THEN 'abandoned' ELSE 'active' END"
     started = time.perf_counter()
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -147,9 +148,11 @@ def build(*, carts: int, stale: int, now: datetime) -> dict:
                 [v for i in range(1, 11) for v in (i, f"Item {i}", f"{i * 2}.50", True, now_param)],
             )
         if pg:
+
             def q(select_list: str, table_cols: str, table: str) -> str:
                 return f"INSERT INTO {table} ({table_cols}) SELECT {select_list} FROM {series}"
         else:
+
             def q(select_list: str, table_cols: str, table: str) -> str:
                 return f"{prefix}INSERT INTO {table} ({table_cols}) SELECT {select_list} FROM {series}"
 
@@ -159,7 +162,8 @@ def build(*, carts: int, stale: int, now: datetime) -> dict:
 
         insert(
             q(
-                f"n, '!', NULL, FALSE, 'shopper' || n || '@bench.example', 'Shopper ' || n, FALSE, TRUE, FALSE, {ts.format('n %% 86400')}",
+                "n, '!', NULL, FALSE, 'shopper' || n || '@bench.example', 'Shopper ' || n, FALSE, TRUE, FALSE, "
+                + ts.format("n %% 86400"),
                 "id, password, last_login, is_superuser, email, name, is_staff, is_active, email_opt_out, date_joined",
                 "users_user",
             ),
@@ -255,9 +259,7 @@ def naive_loop(*, cart_ids: list[int], now: datetime) -> float:
             cart.abandoned_at = now
             cart.save()
             if not AbandonmentLog.objects.filter(cart=cart).exists():
-                AbandonmentLog.objects.create(
-                    cart=cart, abandoned_at=now, item_count=cart.item_count, total=cart.total
-                )
+                AbandonmentLog.objects.create(cart=cart, abandoned_at=now, item_count=cart.item_count, total=cart.total)
     return time.perf_counter() - started
 
 
@@ -267,7 +269,9 @@ def make_stale_again(*, count: int) -> list[int]:
 
     from carts.models import AbandonmentLog, Cart
 
-    ids = list(Cart.objects.filter(status=Cart.Status.ABANDONED, pk__lte=count).order_by("pk").values_list("pk", flat=True))
+    ids = list(
+        Cart.objects.filter(status=Cart.Status.ABANDONED, pk__lte=count).order_by("pk").values_list("pk", flat=True)
+    )
     with transaction.atomic():
         AbandonmentLog.objects.filter(cart_id__in=ids).delete()
         Cart.objects.filter(pk__in=ids).update(status=Cart.Status.ACTIVE, abandoned_at=None)

@@ -101,7 +101,9 @@ def test_the_recovery_emails_job_sends_the_reminder_that_is_due(item, shopper, s
 def test_the_prune_job_deletes_job_runs_older_than_the_max_age_and_keeps_the_rest():
     now = timezone.now()
     job = DjangoJob.objects.create(id="some-job", job_state=b"")
-    old = DjangoJobExecution.objects.create(job=job, status=DjangoJobExecution.SUCCESS, run_time=now - timedelta(days=8))
+    old = DjangoJobExecution.objects.create(
+        job=job, status=DjangoJobExecution.SUCCESS, run_time=now - timedelta(days=8)
+    )
     recent = DjangoJobExecution.objects.create(
         job=job, status=DjangoJobExecution.SUCCESS, run_time=now - timedelta(days=6)
     )

@@ -17,6 +17,7 @@ from tests.users.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 THRESHOLD = settings.CART_ABANDON_AFTER_SECONDS
+STALE = timedelta(days=2)
 
 
 @pytest.fixture
@@ -194,11 +195,9 @@ def test_the_update_rechecks_the_rule_so_a_cart_changed_after_it_was_picked_is_n
     first, second = (make_cart(lines=[(item, 1)], last_updated=clock.now()) for _ in range(2))
     clock.advance(seconds=THRESHOLD + 1)
     Cart.objects.filter(pk=second.pk).update(status=Cart.Status.CHECKED_OUT, checked_out_at=clock.now())
-    real_candidates_sql = sweep._candidates_sql
 
     def candidates_ignoring_the_rule(**kwargs):
-        sql, params = real_candidates_sql(**kwargs)
-        # The candidate SELECT without its WHERE rule: every cart is "picked"; only the UPDATE's re-check filters.
+        # A candidate SELECT without the rule: both carts are "picked"; only the UPDATE's re-check can filter.
         ids = ",".join(str(pk) for pk in (first.pk, second.pk))
         return f"SELECT id, last_updated FROM carts_cart WHERE id IN ({ids}) AND abandoned_at IS NULL", ()
 
@@ -231,9 +230,10 @@ def test_many_stale_carts_are_all_marked_once_across_batches_with_a_bounded_numb
         last_updated=clock.now() - timedelta(days=1),
     )
 
-    # When one sweep runs with batches of 10: 3 batches, then an empty one that ends it. Per batch at most four
-    # queries: savepoint (the test's own transaction wraps the sweep's), UPDATE, INSERT, release.
-    with django_assert_max_num_queries(4 * 4):
+    # When one sweep runs with batches of 10: a bounded count to choose the order, 3 batches, then an empty one that
+    # ends it. Per batch at most four queries: savepoint (the test's transaction wraps the sweep's), UPDATE, INSERT,
+    # release.
+    with django_assert_max_num_queries(1 + 4 * 4):
         result = sweep_abandoned_carts(now=clock.now(), batch_size=10)
 
     # Then exactly the stale carts are abandoned, each with one log holding its own snapshot
@@ -254,6 +254,27 @@ def test_carts_with_the_same_last_updated_across_a_batch_boundary_are_all_marked
     assert result.marked == 7
     assert all(c.status == "abandoned" for c in _reload(carts))
     assert AbandonmentLog.objects.count() == 7
+
+
+@pytest.mark.parametrize("catch_up_batches", [1, 1000], ids=["catch-up, in id order", "oldest first"])
+def test_both_batch_orders_mark_every_stale_cart_once_and_nothing_else(monkeypatch, item, clock, catch_up_batches):
+    # Given stale carts whose age order is not their id order, and carts that must stay as they are
+    monkeypatch.setattr(sweep, "CATCH_UP_BATCHES", catch_up_batches)
+    stale = [
+        make_cart(lines=[(item, 1)], last_updated=clock.now() - timedelta(seconds=(n * 7) % 11)) for n in range(11)
+    ]
+    clock.advance(seconds=THRESHOLD + 1)
+    fresh = make_cart(lines=[(item, 1)], last_updated=clock.now())
+    checked_out = make_cart(
+        lines=[(item, 1)], status=Cart.Status.CHECKED_OUT, checked_out_at=clock.now(), last_updated=clock.now() - STALE
+    )
+
+    result = sweep_abandoned_carts(now=clock.now(), batch_size=2)
+
+    assert (result.marked, result.logged, result.batches) == (11, 11, 6)
+    assert all(c.status == "abandoned" for c in _reload(stale))
+    assert [c.status for c in _reload([fresh, checked_out])] == ["active", "checked_out"]
+    assert set(AbandonmentLog.objects.values_list("cart_id", flat=True)) == {c.pk for c in stale}
 
 
 def test_a_dry_run_counts_the_stale_carts_and_marks_nothing(cart_touched_now, clock):
@@ -330,4 +351,3 @@ def test_the_command_refuses_a_negative_older_than(item):
 def _reload(carts):
     by_pk = Cart.objects.in_bulk([c.pk for c in carts])
     return [by_pk[c.pk] for c in carts]
-

@@ -136,7 +136,9 @@ def test_a_cart_a_shopper_is_changing_while_the_sweep_runs_is_not_marked(shopper
     # When the sweep runs meanwhile: on PostgreSQL it skips the locked cart and finishes at once; on SQLite it
     # waits for the shopper's transaction (one writer at a time), then sees a fresh cart
     sweep_results: dict = {}
-    sweep_thread = _in_thread(lambda: sweep_abandoned_carts(now=timezone.now()), sweep_results, "sweep", threading.Barrier(1))
+    sweep_thread = _in_thread(
+        lambda: sweep_abandoned_carts(now=timezone.now()), sweep_results, "sweep", threading.Barrier(1)
+    )
     sweep_thread.start()
     if connection.vendor == "postgresql":
         sweep_thread.join(timeout=30)
