@@ -7,6 +7,9 @@ on how it is called; this hook adds them to every operation, with the two body s
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 ERROR_COMPONENT = "Error"
 VALIDATION_ERROR_COMPONENT = "ValidationError"
 
@@ -46,6 +49,30 @@ def _reference(component: str) -> dict:
     return {"$ref": f"#/components/schemas/{component}"}
 
 
+def _decimal_input(schema: dict) -> dict:
+    """A decimal in a request body: the API takes a JSON number or a decimal string (``19.99`` or ``"19.99"``)."""
+    whole_digits = re.search(r"\\d\{0,(\d+)\}", schema.get("pattern", ""))
+    number: dict = {"type": "number"}
+    if whole_digits:
+        limit = Decimal(10) ** int(whole_digits.group(1)) - Decimal("0.01")
+        number.update(minimum=float(-limit), maximum=float(limit))
+    branches = [number, {key: value for key, value in schema.items() if key not in ("description", "readOnly")}]
+    accepted = {"oneOf": branches}
+    if "description" in schema:
+        accepted["description"] = schema["description"]
+    return accepted
+
+
+def _accept_numbers_for_decimals(schemas: dict) -> None:
+    """Request components (``…Request``, from COMPONENT_SPLIT_REQUEST) document decimals as number or string."""
+    for name, component in schemas.items():
+        if not name.endswith("Request"):
+            continue
+        for field_name, field_schema in component.get("properties", {}).items():
+            if field_schema.get("type") == "string" and field_schema.get("format") == "decimal":
+                component["properties"][field_name] = _decimal_input(field_schema)
+
+
 def _offers_csv(operation: dict) -> bool:
     return any(
         parameter.get("name") == "format" and "csv" in parameter.get("schema", {}).get("enum", [])
@@ -64,10 +91,12 @@ def _document_csv(operation: dict) -> None:
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular POSTPROCESSING_HOOK: document the error responses on every operation (keeps any the view
-    declared itself, e.g. 429 on throttled endpoints), and the CSV variant of ``?format=csv`` operations."""
+    declared itself, e.g. 429 on throttled endpoints), the CSV variant of ``?format=csv`` operations, and decimals in
+    request bodies as the number-or-string the API accepts."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault(ERROR_COMPONENT, ERROR_SCHEMA)
     schemas.setdefault(VALIDATION_ERROR_COMPONENT, VALIDATION_ERROR_SCHEMA)
+    _accept_numbers_for_decimals(schemas)
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in HTTP_METHODS:

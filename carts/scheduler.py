@@ -18,8 +18,8 @@ race-safe:
   status change), and (cart, step) is unique, so no reminder goes out twice;
 * pruning old job runs is a plain DELETE of rows past an age.
 
-django-apscheduler records each run under a unique (job, run time); when both processes run the same occurrence, the
-second one's record is skipped with a warning, which is the only visible trace of the duplication.
+django-apscheduler keys each run record by (job, run time), so two processes running the same occurrence share one
+record in the admin (should both insert it at the same instant, the second insert is skipped with a warning).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
 from .recovery import send_due_recovery_emails
+from .retention import PruneResult, prune_old_carts
 from .sweep import SweepResult, sweep_abandoned_carts
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 SWEEP_JOB_ID = "carts.sweep_abandoned_carts"
 RECOVERY_EMAILS_JOB_ID = "carts.send_due_recovery_emails"
 PRUNE_JOB_EXECUTIONS_JOB_ID = "scheduler.delete_old_job_executions"
+PRUNE_CARTS_JOB_ID = "carts.prune_old_carts"
 
 
 # --- the jobs -----------------------------------------------------------------------------------------------------
@@ -82,6 +84,12 @@ def prune_job_executions_job(*, now: datetime | None = None, max_age_seconds: in
     deleted, _ = DjangoJobExecution.objects.filter(run_time__lte=now - timedelta(seconds=max_age_seconds)).delete()
     logger.info("pruned %d scheduler job runs older than %d s", deleted, max_age_seconds)
     return deleted
+
+
+@util.close_old_connections
+def prune_carts_job() -> PruneResult:
+    """Retention: delete stale empty carts and closed carts past CART_RETENTION_DAYS (the service logs counts)."""
+    return prune_old_carts(now=timezone.now())
 
 
 # --- the schedule -------------------------------------------------------------------------------------------------
@@ -123,6 +131,14 @@ def scheduled_jobs() -> list[ScheduledJob]:
             func=prune_job_executions_job,
             trigger=CronTrigger(day_of_week="mon", hour="00", minute="00", timezone=settings.TIME_ZONE),
             name="Delete old scheduler job runs",
+            options={"misfire_grace_time": 86_400},
+        ),
+        # Daily at 03:00, a quiet hour for most shops.
+        ScheduledJob(
+            id=PRUNE_CARTS_JOB_ID,
+            func=prune_carts_job,
+            trigger=CronTrigger(hour="03", minute="00", timezone=settings.TIME_ZONE),
+            name="Delete carts past retention",
             options={"misfire_grace_time": 86_400},
         ),
     ]

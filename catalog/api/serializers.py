@@ -27,12 +27,6 @@ class ItemInput(serializers.Serializer):
     name = StrictCharField(max_length=200)
     price = serializers.DecimalField(**PRICE_FIELD)
 
-    def validate_name(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.")
-        return value
-
 
 class ItemAddOutput(serializers.Serializer):
     message = serializers.CharField()

@@ -46,7 +46,12 @@ def started_paused_scheduler():
 def test_the_scheduler_stores_each_job_once_under_a_stable_id_with_safe_defaults(started_paused_scheduler, settings):
     stored = {job.id: job for job in started_paused_scheduler.get_jobs()}
 
-    assert set(stored) == {jobs.SWEEP_JOB_ID, jobs.RECOVERY_EMAILS_JOB_ID, jobs.PRUNE_JOB_EXECUTIONS_JOB_ID}
+    assert set(stored) == {
+        jobs.SWEEP_JOB_ID,
+        jobs.RECOVERY_EMAILS_JOB_ID,
+        jobs.PRUNE_JOB_EXECUTIONS_JOB_ID,
+        jobs.PRUNE_CARTS_JOB_ID,
+    }
     sweep = stored[jobs.SWEEP_JOB_ID]
     assert sweep.func is jobs.sweep_job
     assert sweep.trigger.interval == timedelta(seconds=settings.CART_SWEEP_INTERVAL_SECONDS)
@@ -54,6 +59,8 @@ def test_the_scheduler_stores_each_job_once_under_a_stable_id_with_safe_defaults
     assert sweep.misfire_grace_time >= 60
     assert stored[jobs.RECOVERY_EMAILS_JOB_ID].func is jobs.recovery_emails_job
     assert isinstance(stored[jobs.PRUNE_JOB_EXECUTIONS_JOB_ID].trigger, CronTrigger)
+    assert stored[jobs.PRUNE_CARTS_JOB_ID].func is jobs.prune_carts_job
+    assert isinstance(stored[jobs.PRUNE_CARTS_JOB_ID].trigger, CronTrigger)
     assert set(DjangoJob.objects.values_list("id", flat=True)) == set(stored)
 
 
@@ -63,7 +70,7 @@ def test_registering_again_as_a_restart_or_a_second_process_does_updates_the_job
     jobs.register_jobs(started_paused_scheduler)
     jobs.register_jobs(started_paused_scheduler)
 
-    assert DjangoJob.objects.count() == 3
+    assert DjangoJob.objects.count() == len(jobs.scheduled_jobs())
 
 
 def test_the_sweep_interval_comes_from_settings(settings):

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from carts import services, sweep
 from carts.models import AbandonmentLog, Cart
@@ -304,8 +305,6 @@ def test_a_negative_threshold_is_refused(clock):
 
 
 def _stale_cart(item, *, age_seconds: int) -> Cart:
-    from django.utils import timezone
-
     return make_cart(lines=[(item, 1)], last_updated=timezone.now() - timedelta(seconds=age_seconds))
 
 
@@ -342,8 +341,6 @@ def test_the_command_older_than_overrides_the_threshold(item, capsys):
 
 
 def test_the_command_refuses_a_negative_older_than(item):
-    from django.core.management import CommandError
-
     with pytest.raises(CommandError, match="older-than"):
         call_command("sweep_abandoned_carts", "--older-than", "-5")
 

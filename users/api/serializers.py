@@ -21,12 +21,6 @@ class RegisterInput(serializers.Serializer):
     name = StrictCharField(max_length=150)
     email = serializers.EmailField(max_length=254)
 
-    def validate_name(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.")
-        return value
-
 
 class RegisterOutput(serializers.Serializer):
     message = serializers.CharField()
