@@ -32,6 +32,7 @@ import time
 import urllib.request
 from pathlib import Path
 from subprocess import STDOUT
+from urllib.parse import urlparse
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOAD_VENV = PROJECT_DIR / "var" / "venv-load"
@@ -58,6 +59,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.port == 8000:
         parser.error("port 8000 is the developer's server; pick another")
+    if urlparse(args.pg).hostname not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("--pg must be a loopback PostgreSQL server")
     return args
 
 

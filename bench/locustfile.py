@@ -7,6 +7,7 @@ bench/load.py compares with the database at the end. Only loopback hosts are acc
 """
 
 import json
+import logging
 import os
 import random
 import threading
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 import gevent
 from locust import FastHttpUser, between, events, task
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 ABANDON_AFTER = float(os.environ.get("BENCH_ABANDON_AFTER_SECONDS", "5"))
 LEDGER_PATH = os.environ.get("BENCH_LEDGER_PATH", "var/bench/ledger.json")
 MAX_TASKS_PER_SHOPPER = int(os.environ.get("BENCH_MAX_TASKS_PER_SHOPPER", "2000"))
@@ -31,8 +33,10 @@ _lock = threading.Lock()  # greenlets do not need it, but it keeps the ledger ho
 @events.test_start.add_listener
 def _refuse_remote_hosts(environment, **kwargs):
     host = urlparse(environment.host or "").hostname
-    if host not in {"127.0.0.1", "localhost", "::1"}:
-        raise SystemExit(f"bench/locustfile.py only runs against loopback, not {host!r}")
+    if host not in LOOPBACK_HOSTS:
+        logging.error("bench/locustfile.py only runs against loopback, not %r: stopping", host)
+        environment.process_exit_code = 2
+        environment.runner.quit()
 
 
 @events.test_stop.add_listener
