@@ -24,6 +24,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -216,22 +217,34 @@ def build(*, carts: int, stale: int, now: datetime) -> dict:
 def sweep_in_this_process(*, now: datetime, batch_size: int | None) -> dict:
     """The timed sweep: the product's own service, statements counted, peak RSS of this process."""
     from django.db import connection
+    from django.db.backends.signals import connection_created
 
     from carts.sweep import sweep_abandoned_carts
 
     statements = 0
 
+    counting = threading.Lock()
+
     def count(execute, sql, params, many, context):
         nonlocal statements
-        statements += 1
+        with counting:
+            statements += 1
         return execute(sql, params, many, context)
+
+    def count_on_new_connections(sender, connection, **kwargs):
+        # A catch-up on PostgreSQL sweeps with several connections (CART_SWEEP_WORKERS): count theirs too.
+        connection.execute_wrappers.append(count)
 
     connection.ensure_connection()
     rss_before = peak_rss_mb()
-    with connection.execute_wrapper(count):
-        started = time.perf_counter()
-        result = sweep_abandoned_carts(now=now, batch_size=batch_size)
-        seconds = time.perf_counter() - started
+    connection_created.connect(count_on_new_connections)
+    try:
+        with connection.execute_wrapper(count):
+            started = time.perf_counter()
+            result = sweep_abandoned_carts(now=now, batch_size=batch_size)
+            seconds = time.perf_counter() - started
+    finally:
+        connection_created.disconnect(count_on_new_connections)
     return {
         "marked": result.marked,
         "logged": result.logged,

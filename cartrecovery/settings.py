@@ -200,6 +200,8 @@ CART_CURRENCY = env_str("CART_CURRENCY", "USD")
 CART_ABANDON_AFTER_SECONDS = env_int("CART_ABANDON_AFTER_SECONDS", 600, minimum=1)
 CART_SWEEP_INTERVAL_SECONDS = env_int("CART_SWEEP_INTERVAL_SECONDS", 300, minimum=1)
 CART_SWEEP_BATCH_SIZE = env_int("CART_SWEEP_BATCH_SIZE", 5000, minimum=1)
+# PostgreSQL only, for a large backlog: connections that sweep it side by side (safe: see carts/sweep.py).
+CART_SWEEP_WORKERS = env_int("CART_SWEEP_WORKERS", 2, minimum=1)
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 999, minimum=1)
 try:
     CART_RECOVERY_EMAIL_STEPS = [int(step) for step in env_list("CART_RECOVERY_EMAIL_STEPS", "3600,86400")]

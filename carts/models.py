@@ -66,8 +66,10 @@ class Cart(models.Model):
             models.CheckConstraint(condition=Q(total__gte=0), name="carts_cart_total_not_negative"),
         ]
         indexes = [
-            # The sweep: active carts by age.
-            models.Index(fields=["status", "last_updated"], name="carts_cart_status_updated"),
+            # The sweep: active carts by age. Partial, so marking a cart abandoned only removes its entry (an index on
+            # (status, last_updated) would also insert one for every marked cart: twice the work, the sweep's
+            # largest cost at 900,000 stale carts).
+            models.Index(fields=["last_updated"], condition=Q(status="active"), name="carts_cart_active_updated"),
             # The report: carts ever abandoned, newest first, filtered by period (the leading column), and its
             # figures, which read only these columns: aggregates over a period of abandonments, and the count of
             # carts checked out without abandonment, run as index-only scans instead of visiting 200,000+ rows.

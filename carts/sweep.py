@@ -39,6 +39,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -108,21 +109,27 @@ def sweep_abandoned_carts(
     batch_size = batch_size or settings.CART_SWEEP_BATCH_SIZE
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    order_by = "id" if _is_catch_up(cutoff=cutoff, batch_size=batch_size) else "last_updated"
-    marked = logged = batches = 0
-    after: datetime | int | None = None
-    with _sqlite_bulk_write_settings(enabled=order_by == "id"):
-        while True:
-            with transaction.atomic():
-                batch = _mark_batch(now=now, cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size)
-            # A batch that marks nothing ends the sweep. Checking ``marked`` rather than ``picked`` also ends it
-            # should picked carts ever all fail the UPDATE's re-check, instead of picking them again forever.
-            if batch.marked == 0:
-                break
-            batches += 1
-            marked += batch.marked
-            logged += batch.logged
-            after = batch.last_seen
+    catch_up = _is_catch_up(cutoff=cutoff, batch_size=batch_size)
+    order_by = "id" if catch_up else "last_updated"
+    # Inside a caller's transaction the other connections could not see its data: one worker then.
+    parallel = catch_up and connection.vendor == "postgresql" and not connection.in_atomic_block
+    workers = settings.CART_SWEEP_WORKERS if parallel else 1
+    if workers > 1:
+        # A large backlog on PostgreSQL: several connections sweep at once. This is the "two sweeps at once" case
+        # the design already makes safe (SKIP LOCKED picks, re-checked UPDATE); they split the carts between them.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            loops = list(
+                pool.map(
+                    lambda _: _in_own_connection(
+                        _sweep_loop, now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size
+                    ),
+                    range(workers),
+                )
+            )
+        marked, logged, batches = (sum(loop[i] for loop in loops) for i in range(3))
+    else:
+        with _sqlite_bulk_write_settings(enabled=catch_up):
+            marked, logged, batches = _sweep_loop(now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size)
     seconds = time.perf_counter() - started
     logger.info(
         "sweep: %d carts marked abandoned (%d first abandonments) in %d batches, %.3f s (cutoff %s, %s)",
@@ -134,6 +141,32 @@ def sweep_abandoned_carts(
         "catch-up in id order" if order_by == "id" else "oldest first",
     )
     return SweepResult(marked=marked, logged=logged, batches=batches, seconds=seconds)
+
+
+def _sweep_loop(*, now: datetime, cutoff: datetime, order_by: str, batch_size: int) -> tuple[int, int, int]:
+    """Mark batch after batch until one marks nothing. Returns (marked, logged, batches)."""
+    marked = logged = batches = 0
+    after: datetime | int | None = None
+    while True:
+        with transaction.atomic():
+            batch = _mark_batch(now=now, cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size)
+        # A batch that marks nothing ends the sweep. Checking ``marked`` rather than ``picked`` also ends it
+        # should picked carts ever all fail the UPDATE's re-check, instead of picking them again forever.
+        if batch.marked == 0:
+            return marked, logged, batches
+        batches += 1
+        marked += batch.marked
+        logged += batch.logged
+        after = batch.last_seen
+
+
+def _in_own_connection(function, **kwargs):
+    """Run ``function`` in a worker thread (Django gives each thread its own connection) and close that
+    connection afterwards."""
+    try:
+        return function(**kwargs)
+    finally:
+        connection.close()
 
 
 # Catch-up order (primary key) when at least this many batches' worth of carts are stale.

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from carts import services
+from carts import sweep as sweep_module
 from carts.models import AbandonmentLog, Cart, CartItem
 from carts.sweep import sweep_abandoned_carts
 from catalog.models import Item
@@ -155,3 +156,32 @@ def test_a_cart_a_shopper_is_changing_while_the_sweep_runs_is_not_marked(shopper
     assert cart.abandoned_at is None
     assert cart.item_count == 2
     assert not AbandonmentLog.objects.exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="parallel catch-up workers are a PostgreSQL feature; SQLite serialises writers, so the sweep uses one",
+)
+def test_a_large_backlog_on_postgresql_is_swept_by_several_connections_each_cart_once(settings, monkeypatch):
+    # Given a backlog worth many batches, and a sweep allowed three connections
+    settings.CART_SWEEP_WORKERS = 3
+    item = Item.objects.create(name="Kettle", price=Decimal("20.00"))
+    now = timezone.now()
+    carts = _bulk_carts(count=3_000, item=item, prefix="backlog", last_updated=now - STALE)
+    threads_seen = set()
+    real_mark_batch = sweep_module._mark_batch
+
+    def recording_mark_batch(**kwargs):
+        threads_seen.add(threading.get_ident())
+        return real_mark_batch(**kwargs)
+
+    monkeypatch.setattr(sweep_module, "_mark_batch", recording_mark_batch)
+
+    # When one sweep runs (batches of 100, so the backlog counts as a catch-up)
+    result = sweep_abandoned_carts(now=now, batch_size=100)
+
+    # Then the connections shared the work and every cart was marked and logged exactly once
+    assert len(threads_seen) == 3
+    assert result.marked == result.logged == len(carts)
+    assert Cart.objects.filter(pk__in=carts, status=Cart.Status.ABANDONED).count() == len(carts)
+    assert AbandonmentLog.objects.filter(cart_id__in=carts).count() == len(carts)
