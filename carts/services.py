@@ -136,14 +136,20 @@ def cart_checkout(*, cart_id: int, user: User | None, now: datetime) -> Cart:
 
 
 def cart_open_for_owner_view(*, user: User, now: datetime) -> Cart:
-    """The user's open cart as the owner sees it. Viewing an abandoned cart is a return: it becomes active."""
-    with transaction.atomic():
-        cart = _lock_open_cart(user=user)
-        if cart is None:
-            raise NotFound("This user has no open cart.")
-        if _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED):
-            cart.last_updated = now
-            cart.save()
+    """The user's open cart as the owner sees it. Viewing an abandoned cart is a return: it becomes active.
+
+    Most views find an active cart and stay a plain read (no transaction, no lock: on SQLite a write transaction
+    would queue behind every other writer); only an abandoned cart takes the lock, and the state is re-checked
+    under it."""
+    cart = Cart.objects.filter(user=user, status__in=Cart.OPEN_STATUSES).first()
+    if cart is not None and cart.status == Cart.Status.ABANDONED:
+        with transaction.atomic():
+            cart = _lock_open_cart(user=user)
+            if cart is not None and _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED):
+                cart.last_updated = now
+                cart.save()
+    if cart is None:
+        raise NotFound("This user has no open cart.")
     return cart
 
 

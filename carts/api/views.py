@@ -1,4 +1,4 @@
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -118,7 +118,7 @@ class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             cart = Cart.objects.filter(user=user, status__in=Cart.OPEN_STATUSES).first()
             if cart is None:
                 raise NotFound("This user has no open cart.")
-        cart = Cart.objects.prefetch_related(LINES_WITH_ITEMS).get(pk=cart.pk)
+        prefetch_related_objects([cart], LINES_WITH_ITEMS)
         return Response(CartViewOutput(cart).data)
 
     @extend_schema(request=CartCheckoutInput, responses={200: CartCheckoutOutput})
