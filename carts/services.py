@@ -9,11 +9,9 @@ serialised (``transaction_mode=IMMEDIATE``), which gives the same outcome.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
 from rest_framework.exceptions import NotFound, ValidationError
 
 from cartrecovery.errors import Conflict
@@ -38,10 +36,14 @@ def _lock_cart(*, cart_id: int, user: User | None) -> Cart:
     return cart
 
 
-def _recompute_totals(cart: Cart) -> None:
-    totals = cart.lines.aggregate(units=Sum("quantity"), total=Sum(F("quantity") * F("unit_price")))
-    cart.item_count = totals["units"] or 0
-    cart.total = (totals["total"] or Decimal("0")).quantize(Decimal("0.01"))
+# What a change of lines writes on the cart row. The totals change by the difference the service just made: exact,
+# because the cart row is locked for the whole transaction (check_integrity verifies them against the lines).
+LINE_CHANGE_FIELDS = ["status", "recovered_at", "recovery_source", "item_count", "total", "last_updated"]
+
+
+def _add_to_totals(cart: Cart, *, line: CartItem, units: int) -> None:
+    cart.item_count += units
+    cart.total += line.unit_price * units
 
 
 def _reactivate(cart: Cart, *, now: datetime, source: str) -> bool:
@@ -68,10 +70,13 @@ def cart_add_item(*, user: User, item: Item, quantity: int, now: datetime) -> tu
     if not item.is_active:
         raise ValidationError({"item_id": ["This item is not available."]})
     with transaction.atomic():
-        # Locking the user row serialises the "find or create the open cart" step per shopper, so concurrent first
-        # adds share one cart instead of racing on the one-open-cart constraint.
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
         cart = _lock_open_cart(user=user)
+        if cart is None:
+            # The first add: locking the user row serialises "find or create the open cart" per shopper, so
+            # concurrent first adds share one cart instead of racing on the one-open-cart constraint. Under the lock,
+            # look again: the add that held it before may have just created the cart.
+            User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+            cart = _lock_open_cart(user=user)
         if cart is None:
             cart = Cart.objects.create(user=user, status=Cart.Status.ACTIVE, created_at=now, last_updated=now)
         else:
@@ -87,9 +92,9 @@ def cart_add_item(*, user: User, item: Item, quantity: int, now: datetime) -> tu
         else:
             line.quantity = new_quantity
             line.save(update_fields=["quantity"])
-        _recompute_totals(cart)
+        _add_to_totals(cart, line=line, units=quantity)
         cart.last_updated = now
-        cart.save()
+        cart.save(update_fields=LINE_CHANGE_FIELDS)
     return cart, line
 
 
@@ -105,16 +110,16 @@ def cart_remove_item(
         if line is None:
             raise NotFound("This item is not in the cart.")
         _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED)
-        if quantity is None or quantity >= line.quantity:
+        removed = line.quantity if quantity is None else min(quantity, line.quantity)
+        remaining = line.quantity - removed
+        if remaining == 0:
             line.delete()
-            remaining = 0
         else:
-            line.quantity -= quantity
+            line.quantity = remaining
             line.save(update_fields=["quantity"])
-            remaining = line.quantity
-        _recompute_totals(cart)
+        _add_to_totals(cart, line=line, units=-removed)
         cart.last_updated = now
-        cart.save()
+        cart.save(update_fields=LINE_CHANGE_FIELDS)
     return cart, remaining
 
 
