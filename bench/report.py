@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import time
@@ -30,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.throwaway_db import create_database, drop_database, peak_rss_mb  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,41 +47,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
 # --- database lifecycle ------------------------------------------------------------------------------------------
-
-
-def create_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if url.startswith("sqlite"):
-        create_database(url)  # deletes the files
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-        return
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 # --- bulk data ---------------------------------------------------------------------------------------------------
@@ -268,7 +235,7 @@ def slowest_queries(client, path: str) -> None:
 
 
 def csv_export(client) -> None:
-    baseline = rss_mb()
+    baseline = peak_rss_mb()
     started = time.perf_counter()
     response = client.get("/cart/report", {"format": "csv"}, secure=True, HTTP_HOST="localhost")
     rows = size = 0
@@ -278,7 +245,7 @@ def csv_export(client) -> None:
     seconds = time.perf_counter() - started
     print(
         f"{'CSV export /cart/report?format=csv':<44} {seconds:7.1f} s for {rows - 1:,} rows ({size / 1e6:.1f} MB); "
-        f"peak RSS of the process {rss_mb():.0f} MB (before the export {baseline:.0f} MB)"
+        f"peak RSS of the process {peak_rss_mb():.0f} MB (before the export {baseline:.0f} MB)"
     )
     tracemalloc.start()
     response = client.get("/cart/report", {"format": "csv"}, secure=True, HTTP_HOST="localhost")
