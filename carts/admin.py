@@ -19,6 +19,9 @@ class CartItemInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # lines change through the API's services, which keep totals and timestamps right
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item")
+
     @admin.display(description="Line total")
     def line_total(self, line: CartItem):
         return line.line_total

@@ -28,7 +28,7 @@ class Cart(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
     last_updated = models.DateTimeField(
-        default=timezone.now, help_text="Last add, remove, view by the owner or checkout."
+        default=timezone.now, help_text="Last add, remove or checkout, or the shopper's return after an abandonment."
     )
     abandoned_at = models.DateTimeField(
         null=True, blank=True, help_text="When the sweep last marked this cart abandoned (kept after recovery)."
@@ -89,10 +89,6 @@ class Cart(models.Model):
 
     def __str__(self) -> str:
         return f"Cart #{self.pk} ({self.status})"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
 
 
 class CartItem(models.Model):

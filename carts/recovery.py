@@ -73,7 +73,9 @@ STUCK_NOTE = (
 
 # The rule for "this cart may get a reminder", from the cart's side and from the email's side.
 EMAILABLE_CART = Q(status=Cart.Status.ABANDONED, user__email_opt_out=False)
-EMAILABLE_EMAIL = Q(cart__status=Cart.Status.ABANDONED, cart__user__email_opt_out=False)
+# Between the claim and the send the shopper may check out, come back or opt out: the carts are checked again
+# before every this many messages (one query each time), so the window is a few sends long, not a whole batch.
+RECHECK_EVERY = 10
 
 SUBJECTS = {1: "You left something in your cart"}
 LATER_SUBJECT = "Your cart is still waiting for you"
@@ -431,20 +433,35 @@ def _send_batch(ids: list[int], *, claimed_at: datetime, clock, result: SendResu
     except Exception as exc:
         failures = [(email, _describe(exc)) for email in emails]
         emails = []
+    withdrawn_ids: list[int] = []
     try:
-        for email in emails:
-            try:
-                backend.send_messages([build_recovery_message(email, templates=templates)])
-            except Exception as exc:
-                failures.append((email, _describe(exc)))
-            else:
-                sent_ids.append(email.pk)
+        for start in range(0, len(emails), RECHECK_EVERY):
+            chunk = emails[start : start + RECHECK_EVERY]
+            still_emailable = set(
+                Cart.objects.filter(EMAILABLE_CART, pk__in={email.cart_id for email in chunk}).values_list(
+                    "pk", flat=True
+                )
+            )
+            for email in chunk:
+                if email.cart_id not in still_emailable:
+                    withdrawn_ids.append(email.pk)
+                    continue
+                try:
+                    backend.send_messages([build_recovery_message(email, templates=templates)])
+                except Exception as exc:
+                    failures.append((email, _describe(exc)))
+                else:
+                    sent_ids.append(email.pk)
     finally:
         try:
             backend.close()
         except Exception:
             logger.warning("closing the email backend failed", exc_info=True)
     finished = clock()
+    if withdrawn_ids:
+        result.cancelled += RecoveryEmail.objects.filter(pk__in=withdrawn_ids, claimed_at=claimed_at).update(
+            status=RecoveryEmail.Status.CANCELLED, last_error=CANCELLED_NOTE, next_attempt_at=None
+        )
     if sent_ids:
         # Keyed on this claim (claimed_at): a row staff re-queued and another process claimed is not touched.
         result.sent += RecoveryEmail.objects.filter(pk__in=sent_ids, claimed_at=claimed_at).update(

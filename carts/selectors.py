@@ -226,6 +226,8 @@ class DayCount:
 @dataclass(frozen=True)
 class DailySeries:
     days: list[DayCount] = field(default_factory=list)
+    # True when the period held more than MAX_CHART_DAYS days of data: the series is its last MAX_CHART_DAYS days.
+    truncated: bool = False
 
     @property
     def max_abandoned(self) -> int:
@@ -248,6 +250,17 @@ def _day_bounds(*, first: date, last: date, filters: ReportFilters, tz) -> list[
     return bounds
 
 
+MAX_CHART_DAYS = 366
+
+
+def _abandoned_span(*, filters: ReportFilters) -> tuple[datetime, datetime] | None:
+    """The first and last abandonment in the period, or None when there is none."""
+    span = Cart.objects.filter(EVER_ABANDONED & _in_period("abandoned_at", filters)).aggregate(
+        first=Min("abandoned_at"), last=Max("abandoned_at")
+    )
+    return None if span["first"] is None else (span["first"], span["last"])
+
+
 def abandoned_carts_per_day(*, filters: ReportFilters) -> DailySeries:
     """Carts abandoned per day of ``abandoned_at`` (days in the current time zone) and how many of them came back,
     every day of the period present (zeros included); ``filters.status`` is ignored.
@@ -257,16 +270,26 @@ def abandoned_carts_per_day(*, filters: ReportFilters) -> DailySeries:
     day as a range of the ``abandoned_at`` index (index-only with carts_cart_report_cover). A GROUP BY on
     ``TruncDate`` would sort every row, and on SQLite call a Python function per row: seconds on 200,000 carts."""
     tz = timezone.get_current_timezone()
+    span = None
     if filters.since is None or filters.until is None:
-        span = Cart.objects.filter(EVER_ABANDONED & _in_period("abandoned_at", filters)).aggregate(
-            first=Min("abandoned_at"), last=Max("abandoned_at")
-        )
-        if span["first"] is None:
+        span = _abandoned_span(filters=filters)
+        if span is None:
             return DailySeries()
-    first = timezone.localtime(filters.since if filters.since is not None else span["first"], tz).date()
+    first = timezone.localtime(filters.since if filters.since is not None else span[0], tz).date()
     last = timezone.localtime(
-        filters.until - timedelta(microseconds=1) if filters.until is not None else span["last"], tz
+        filters.until - timedelta(microseconds=1) if filters.until is not None else span[1], tz
     ).date()
+    truncated = False
+    if (last - first).days >= MAX_CHART_DAYS:
+        # A long period (a typo'd year, "all time"): keep the days that hold data, and at most the last
+        # MAX_CHART_DAYS of those, so the query and the page stay bounded whatever the dates asked for.
+        span = span or _abandoned_span(filters=filters)
+        if span is None:
+            return DailySeries()
+        first = max(first, timezone.localtime(span[0], tz).date())
+        last = min(last, timezone.localtime(span[1], tz).date())
+        if (last - first).days >= MAX_CHART_DAYS:
+            first, truncated = last - timedelta(days=MAX_CHART_DAYS - 1), True
     bounds = _day_bounds(first=first, last=last, filters=filters, tz=tz)
 
     quote = connection.ops.quote_name
@@ -294,7 +317,8 @@ def abandoned_carts_per_day(*, filters: ReportFilters) -> DailySeries:
         days=[
             DayCount(day=day, abandoned=counts[index][0], recovered=counts[index][1])
             for index, (day, _, _) in enumerate(bounds)
-        ]
+        ],
+        truncated=truncated,
     )
 
 

@@ -278,7 +278,8 @@ def abandoned_report_page(request):
         form = _page_form({}, now=timezone.now())
         filters = report_filters(form)
     summary = report_summary(filters=filters)
-    chart = build_chart(abandoned_carts_per_day(filters=filters))
+    series = abandoned_carts_per_day(filters=filters)
+    chart = build_chart(series)
     rows = _TableRows(abandoned_carts(filters=filters), count=summary.count_for_status(filters.status))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     carts = page.object_list
@@ -296,6 +297,7 @@ def abandoned_report_page(request):
             "errors": errors,
             "filters": filters,
             "summary": summary,
+            "chart_truncated": series.truncated,
             "figures": {
                 "abandonment_rate": _percent(summary.abandonment_rate),
                 "recovery_rate": _percent(summary.recovery_rate),

@@ -113,14 +113,20 @@ class PeriodBoundField(serializers.Field):
     """An ISO 8601 date or date-time. A date means that whole day (``until`` is inclusive of it); a date-time
     without an offset is read in settings.TIME_ZONE."""
 
-    default_error_messages = {"invalid": "Use an ISO 8601 date (2026-11-28) or date-time (2026-11-28T10:00:00Z)."}
+    default_error_messages = {
+        "invalid": "Use an ISO 8601 date (2026-11-28) or date-time (2026-11-28T10:00:00Z).",
+        "out_of_range": "Use a date between the years {first} and {last}.",
+    }
+    # A shop's report has no business before 1900 or near year 9999, where date arithmetic and time zone
+    # conversion overflow.
+    FIRST_YEAR, LAST_YEAR = 1900, 9998
 
     def __init__(self, *, end_of_day: bool = False, **kwargs):
         self.end_of_day = end_of_day
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        from datetime import date, datetime, time, timedelta
+        from datetime import UTC, date, datetime, time, timedelta
 
         from django.utils import timezone
 
@@ -130,14 +136,18 @@ class PeriodBoundField(serializers.Field):
         try:
             if len(text) == 10:
                 day = date.fromisoformat(text)
-                moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
+                moment = datetime.combine(day, time.min)
             else:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             self.fail("invalid")
+        if not self.FIRST_YEAR <= moment.year <= self.LAST_YEAR:
+            self.fail("out_of_range", first=self.FIRST_YEAR, last=self.LAST_YEAR)
+        if len(text) == 10 and self.end_of_day:
+            moment += timedelta(days=1)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
-        return moment
+        return moment.astimezone(UTC)
 
     def to_representation(self, value):
         return value.isoformat()

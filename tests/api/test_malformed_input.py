@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.db.models import Sum
+from django.test import Client
 
 from carts.models import Cart, CartItem
 from catalog.models import Item
@@ -172,15 +173,42 @@ def test_cart_view_query_is_validated(shopper_client, existing, query):
     assert "user_id" in response.json()
 
 
+REPORT_QUERIES = [
+    "since=yesterday",
+    "until=2026-13-45",
+    "status=lost",
+    f"since={LONG}",
+    "since=2026-11-02&until=2026-11-01",
+    "until=9999-12-31",
+    "since=0001-01-01T00:00:00%2B05:00",
+    "until=9999-12-31T23:59:59-05:00",
+    "since=1899-12-31",
+]
+
+
 @pytest.mark.parametrize(
-    "query",
-    ["since=yesterday", "until=2026-13-45", "status=lost", f"since={LONG}", "since=2026-11-02&until=2026-11-01"],
+    ("url", "query"),
+    [("/cart/report", query) for query in REPORT_QUERIES]
+    # the metrics cover every status: only the period is a filter there
+    + [("/api/report/metrics/", query) for query in REPORT_QUERIES if not query.startswith("status")],
 )
-def test_report_filters_are_validated(staff_client, existing, query):
-    response = staff_client.get(f"/cart/report?{query}")
+def test_report_filters_are_validated(staff_client, existing, url, query):
+    response = staff_client.get(f"{url}?{query}")
 
     assert response.status_code == 400
-    assert response.json()
+    body = response.json()
+    assert set(body) & {"since", "until", "status"}, body
+
+
+@pytest.mark.parametrize("query", REPORT_QUERIES)
+def test_the_report_page_shows_bad_filters_instead_of_failing(staff, existing, query):
+    browser = Client()
+    browser.force_login(staff)
+
+    response = browser.get(f"/cart/abandoned?{query}")
+
+    assert response.status_code == 200
+    assert b"errorlist" in response.content
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
+from carts import recovery as recovery_module
 from carts.models import Cart, RecoveryEmail
 from carts.recovery import (
     CANCELLED_NOTE,
@@ -336,3 +337,31 @@ def test_a_failed_step_resent_by_staff_after_the_next_step_goes_out_as_asked(aba
 
     assert emails_of(abandoned_cart) == {1: "sent", 2: "sent"}
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.parametrize("change", ["checkout", "opt-out"])
+def test_a_claimed_email_is_withdrawn_if_the_shopper_checks_out_or_opts_out_before_it_is_sent(
+    abandoned_cart, clock, shopper, monkeypatch, change
+):
+    """Between the claim and the send (a slow SMTP server, a long batch) the shopper acts: nothing goes out."""
+    real_claim = recovery_module._claim_batch
+
+    def claim_then_shopper_acts(**kwargs):
+        claimed = real_claim(**kwargs)
+        if not claimed[0]:  # the run's last, empty claim
+            return claimed
+        if change == "checkout":
+            cart_checkout(cart_id=abandoned_cart.pk, user=shopper, now=clock.now())
+        else:
+            token = recovery_module.make_unsubscribe_token(user_id=shopper.pk)
+            recovery_module.recovery_unsubscribe(token=token, now=clock.now())
+        return claimed
+
+    monkeypatch.setattr(recovery_module, "_claim_batch", claim_then_shopper_acts)
+    clock.advance(seconds=HOUR)
+
+    result = send_due_recovery_emails(now=clock.now())
+
+    assert mail.outbox == []
+    assert result.sent == 0
+    assert emails_of(abandoned_cart) == {1: "cancelled"}

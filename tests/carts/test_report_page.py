@@ -313,3 +313,34 @@ def test_metrics_refuse_a_bad_period(staff_client):
 
     assert response.status_code == 400
     assert "since" in response.json()
+
+
+def test_a_period_of_centuries_keeps_the_chart_to_the_days_with_data(staff_browser, django_assert_max_num_queries):
+    now = timezone.now()
+    for abandoned_at in (now - timedelta(days=800), now - timedelta(days=1)):
+        CartFactory(status=Cart.Status.ABANDONED, abandoned_at=abandoned_at, last_updated=abandoned_at)
+
+    with django_assert_max_num_queries(12):
+        response = staff_browser.get("/cart/abandoned?since=1900-01-01&until=2100-12-31")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('class="bar-abandoned"') <= 366
+    assert 'id="chart-truncated"' in html
+    assert len(table_cart_ids(html)) == 2
+
+
+def test_the_admin_cart_page_loads_its_lines_items_in_one_query(staff_browser, item):
+    from tests.carts.factories import make_cart
+    from tests.catalog.factories import ItemFactory
+
+    few = make_cart(lines=[(ItemFactory(), 1) for _ in range(2)])
+    many = make_cart(lines=[(ItemFactory(), 1) for _ in range(12)])
+
+    def queries(cart):
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_browser.get(f"/admin/carts/cart/{cart.pk}/change/").status_code == 200
+        return len(captured)
+
+    queries(few)  # the first admin page of a test also fills per-process caches (content types)
+    assert queries(many) == queries(few)
