@@ -13,14 +13,14 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from cartrecovery.api import IsStaff
-from carts.api.serializers import PeriodBoundField
+from carts.api.serializers import PeriodBoundField, PeriodQuery, ensure_period_order
 from carts.selectors import ReportFilters, ReportSummary, default_period, period_bounds, report_summary
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 RATE = {"max_digits": 6, "decimal_places": 4, "allow_null": True}
 
 
-class ReportMetricsQuery(serializers.Serializer):
+class ReportMetricsQuery(PeriodQuery):
     since = PeriodBoundField(
         required=False, help_text="Abandoned at or after (ISO 8601 date or date-time). Default: 29 days ago, 00:00."
     )
@@ -29,11 +29,6 @@ class ReportMetricsQuery(serializers.Serializer):
         end_of_day=True,
         help_text="Abandoned before (a date includes that whole day). Default: the end of today.",
     )
-
-    def validate(self, attrs):
-        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
-            raise serializers.ValidationError({"until": ["Must be after since."]})
-        return attrs
 
 
 class RecoveredBySourceSerializer(serializers.Serializer):
@@ -82,8 +77,7 @@ def metrics_filters(params, *, now) -> ReportFilters:
     default_since, default_until = period_bounds(since=first_day, until=last_day)
     since = query.validated_data.get("since", default_since)
     until = query.validated_data.get("until", default_until)
-    if since >= until:
-        raise serializers.ValidationError({"until": ["Must be after since."]})
+    ensure_period_order(since, until)
     return ReportFilters(since=since, until=until)
 
 

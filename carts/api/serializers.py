@@ -153,17 +153,24 @@ class PeriodBoundField(serializers.Field):
         return value.isoformat()
 
 
-class ReportQuery(serializers.Serializer):
+def ensure_period_order(since, until) -> None:
+    if since is not None and until is not None and since >= until:
+        raise serializers.ValidationError({"until": ["Must be after since."]})
+
+
+class PeriodQuery(serializers.Serializer):
     since = PeriodBoundField(required=False, help_text="Abandoned at or after (ISO 8601 date or date-time).")
     until = PeriodBoundField(
         required=False, end_of_day=True, help_text="Abandoned before (a date includes that whole day)."
     )
-    status = serializers.ChoiceField(choices=Cart.Status.choices, required=False, help_text="Current status.")
 
     def validate(self, attrs):
-        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
-            raise serializers.ValidationError({"until": ["Must be after since."]})
+        ensure_period_order(attrs.get("since"), attrs.get("until"))
         return attrs
+
+
+class ReportQuery(PeriodQuery):
+    status = serializers.ChoiceField(choices=Cart.Status.choices, required=False, help_text="Current status.")
 
 
 class ReportRowSerializer(serializers.Serializer):
