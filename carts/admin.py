@@ -38,6 +38,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class CartColumnsMixin:
+    """Columns for the admins of rows that belong to a cart (logs, recovery emails): a link to it, its shopper."""
+
+    @admin.display(description="Cart", ordering="cart")
+    def cart_link(self, row):
+        return format_html(
+            '<a href="{}">Cart #{}</a>', reverse("admin:carts_cart_change", args=[row.cart_id]), row.cart_id
+        )
+
+    @admin.display(description="Email", ordering="cart__user__email")
+    def cart_email(self, row) -> str:
+        return row.cart.user.email
+
+
 @admin.register(Cart)
 class CartAdmin(admin.ModelAdmin):
     # item_count/total are the cart's own columns, kept equal to the lines by the services: no per-row query.
@@ -79,7 +93,7 @@ class CartAdmin(admin.ModelAdmin):
 
 
 @admin.register(AbandonmentLog)
-class AbandonmentLogAdmin(ReadOnlyAdmin):
+class AbandonmentLogAdmin(CartColumnsMixin, ReadOnlyAdmin):
     list_display = ("cart_link", "cart_email", "abandoned_at", "item_count", "total")
     list_select_related = ("cart__user",)
     date_hierarchy = "abandoned_at"
@@ -87,25 +101,15 @@ class AbandonmentLogAdmin(ReadOnlyAdmin):
     readonly_fields = ("cart_link", "abandoned_at", "item_count", "total")
     fields = ("cart_link", "abandoned_at", "item_count", "total")
 
-    @admin.display(description="Cart", ordering="cart")
-    def cart_link(self, log: AbandonmentLog):
-        return format_html(
-            '<a href="{}">Cart #{}</a>', reverse("admin:carts_cart_change", args=[log.cart_id]), log.cart_id
-        )
-
-    @admin.display(description="Email", ordering="cart__user__email")
-    def cart_email(self, log: AbandonmentLog) -> str:
-        return log.cart.user.email
-
 
 @admin.register(RecoveryEmail)
-class RecoveryEmailAdmin(ReadOnlyAdmin):
+class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
     """Reminder emails, read-only, with their delivery state and last error; failed ones can be resent."""
 
     list_display = (
         "id",
         "cart_link",
-        "user_email",
+        "cart_email",
         "step",
         "status",
         "planned_at",
@@ -121,16 +125,6 @@ class RecoveryEmailAdmin(ReadOnlyAdmin):
     date_hierarchy = "planned_at"
     actions = ["resend_failed"]
     show_full_result_count = False
-
-    @admin.display(description="Cart", ordering="cart")
-    def cart_link(self, email: RecoveryEmail):
-        return format_html(
-            '<a href="{}">Cart #{}</a>', reverse("admin:carts_cart_change", args=[email.cart_id]), email.cart_id
-        )
-
-    @admin.display(description="Email", ordering="cart__user__email")
-    def user_email(self, email: RecoveryEmail) -> str:
-        return email.cart.user.email
 
     @admin.display(description="Last error")
     def short_error(self, email: RecoveryEmail) -> str:
