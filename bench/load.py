@@ -53,6 +53,13 @@ def parse_args() -> argparse.Namespace:
         default=(os.cpu_count() or 2) + 1,
         help="gunicorn workers (default cores + 1: measured better than 2 x cores + 1 on CPU-bound requests)",
     )
+    parser.add_argument(
+        "--worker-class",
+        default="gthread",
+        help="gunicorn worker class (default gthread, one thread per worker: it keeps connections alive, which "
+        "sync workers do not, and a reconnect per request costs the load generator twice the CPU)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread only)")
     parser.add_argument("--port", type=int, default=8157, help="gunicorn port on 127.0.0.1 (never 8000)")
     parser.add_argument("--pg", default=f"postgres://postgres@{LOOPBACK}:5432", help="PostgreSQL server URL")
     parser.add_argument("--db", default="cr_bench_load", help="database to create and drop")
@@ -260,6 +267,10 @@ def main() -> int:
             f"{LOOPBACK}:{args.port}",
             "--workers",
             str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
             "--log-level",
             "warning",
         ]
@@ -301,7 +312,11 @@ def main() -> int:
             "--loglevel",
             "WARNING",
         ]
-        print(f"Load: {args.users} shoppers, {args.run_time}, gunicorn -w {args.workers} on {base_url}", flush=True)
+        print(
+            f"Load: {args.users} shoppers, {args.run_time}, gunicorn -w {args.workers} -k {args.worker_class}"
+            f" --threads {args.threads} on {base_url}",
+            flush=True,
+        )
         # CPU used while the shoppers run (not the servers' start-up), per process group.
         web = processes[0][1]
         before = {

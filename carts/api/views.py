@@ -1,9 +1,10 @@
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 
 from cartrecovery.api import IsStaff
@@ -26,6 +27,37 @@ from .serializers import (
 )
 
 LINES_WITH_ITEMS = Prefetch("lines", queryset=CartItem.objects.select_related("item").order_by("id"))
+
+
+_TIMESTAMP = DateTimeField()
+
+
+def cart_view_payload(cart: Cart) -> dict:
+    """What ``CartViewOutput(cart).data`` gives, built without the serializers and the prefetch machinery.
+
+    The seed's /cart/view is the hottest read: instantiating the nested ModelSerializers and prefetching the lines
+    cost more CPU than its database queries (``bench/load.py``). The same fields, in the same formats: ids and
+    quantities as numbers, money as strings with two decimals, ``last_updated`` as DRF renders a date-time
+    (tests/api/test_cart_view_payload.py holds the two equal)."""
+    lines = CartItem.objects.filter(cart_id=cart.id).order_by("id")
+    return {
+        "cart_id": cart.id,
+        "status": cart.status,
+        "items": [
+            {
+                "item_id": item_id,
+                "item_name": item_name,
+                "price": f"{unit_price:.2f}",
+                "quantity": quantity,
+                "line_total": f"{unit_price * quantity:.2f}",
+            }
+            for item_id, item_name, unit_price, quantity in lines.values_list(
+                "item_id", "item__name", "unit_price", "quantity"
+            )
+        ],
+        "total": f"{cart.total:.2f}",
+        "last_updated": _TIMESTAMP.to_representation(cart.last_updated),
+    }
 
 
 def resolve_acting_user(request, user_id: int | None) -> User:
@@ -65,7 +97,7 @@ class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = CartAddInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = resolve_acting_user(request, data.validated_data.get("user_id"))
-        item = Item.objects.filter(pk=data.validated_data["item_id"]).first()
+        item = services.one_or_none(Item.objects.filter(pk=data.validated_data["item_id"]))
         if item is None:
             raise NotFound("Item not found.")
         cart, line = services.cart_add_item(
@@ -115,11 +147,10 @@ class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if user == request.user:
             cart = services.cart_open_for_owner_view(user=user, now=timezone.now())
         else:  # staff looking: a read, not a return of the shopper
-            cart = Cart.objects.filter(user=user, status__in=Cart.OPEN_STATUSES).first()
+            cart = services.one_or_none(Cart.objects.filter(user_id=user.pk, status__in=Cart.OPEN_STATUSES))
             if cart is None:
                 raise NotFound("This user has no open cart.")
-        prefetch_related_objects([cart], LINES_WITH_ITEMS)
-        return Response(CartViewOutput(cart).data)
+        return Response(cart_view_payload(cart))
 
     @extend_schema(request=CartCheckoutInput, responses={200: CartCheckoutOutput})
     @action(detail=False, methods=["post"], url_path="checkout")

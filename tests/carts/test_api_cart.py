@@ -1,5 +1,6 @@
 """The seed cart routes: every success and every error path of the contract."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -295,3 +296,23 @@ def test_each_action_refreshes_last_updated(shopper_client, shopper, item):
 def test_maximum_quantity_comes_from_settings(shopper_client, item):
     assert add(shopper_client, item_id=item.pk, quantity=3).status_code == 200
     assert add(shopper_client, item_id=item.pk, quantity=4).status_code == 400
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_view_answers_exactly_what_the_cart_serializer_gives(shopper_client, shopper, settings, time_zone):
+    # /cart/view builds its answer by hand for speed (carts/api/views.py); it must stay what the documented
+    # CartViewOutput serializer says, in any time zone, for lines of any price.
+    from django.db.models import prefetch_related_objects
+
+    from carts.api.serializers import CartViewOutput
+    from carts.api.views import LINES_WITH_ITEMS
+
+    settings.TIME_ZONE = time_zone
+    prices_and_quantities = [("9.50", 3), ("0.01", 999), ("1234567.89", 2)]
+    cart = make_cart(user=shopper, lines=[(ItemFactory(price=Decimal(p)), q) for p, q in prices_and_quantities])
+
+    response = shopper_client.get("/cart/view")
+
+    cart.refresh_from_db()
+    prefetch_related_objects([cart], LINES_WITH_ITEMS)
+    assert response.json() == json.loads(json.dumps(CartViewOutput(cart).data))
