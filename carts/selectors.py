@@ -5,12 +5,12 @@ Definitions (the report page's help text and docs/report.md say the same):
 
 - **Abandoned in the period**: carts whose ``abandoned_at`` (their latest abandonment) falls in ``[since, until)``.
   Each cart is counted once, in the period of its latest abandonment.
-- **Came back / recovered**: a cart abandoned in the period whose status is no longer ``abandoned`` (the shopper
-  returned after that abandonment, whenever: a cart abandoned in October and recovered in November counts as
-  recovered in October's figures). ``recovered_at`` keeps the *first* return, so a cart that came back once and was
-  abandoned again is counted as still abandoned until it comes back again.
+- **Recovered** (the contract's word: "a cart checked out with ``recovered_at`` set"): a cart abandoned in the
+  period that the shopper came back to and checked out, whenever (a cart abandoned in October and bought in November
+  counts as recovered in October's figures). A cart that came back but is not bought is *came back, not bought*,
+  not recovered; one that came back and was abandoned again counts as still abandoned until it comes back again.
 - **Revenue left**: total of the carts abandoned in the period that are still abandoned.
-- **Recovered revenue**: total of the recovered carts that are checked out.
+- **Recovered revenue**: total of the recovered carts.
 - **Abandonment rate**: abandoned ÷ (abandoned + carts checked out in the period that were never abandoned) — the
   carts that "ended" in the period, each counted once.
 - **Recovery rate**: recovered ÷ abandoned.
@@ -31,11 +31,12 @@ from .models import Cart, RecoveryEmail
 
 # "Every cart that was ever abandoned": abandoned_at is set by the sweep and kept after recovery or checkout.
 EVER_ABANDONED = Q(abandoned_at__isnull=False)
-# Among carts ever abandoned: the shopper came back after the latest abandonment (the only way out of
-# "abandoned" is a return, which the services record in recovered_at/recovery_source).
-CAME_BACK = ~Q(status=Cart.Status.ABANDONED)
+# Among carts ever abandoned. The only way out of "abandoned" is a return, which the services record in
+# recovered_at/recovery_source; so a checked-out cart among them is one "checked out with recovered_at set": the
+# contract's *recovered* cart. Tested on status alone, the figures stay index-only (carts_cart_report_cover).
 STILL_ABANDONED = Q(status=Cart.Status.ABANDONED)
-RECOVERED_AND_CHECKED_OUT = Q(status=Cart.Status.CHECKED_OUT)
+RECOVERED = Q(status=Cart.Status.CHECKED_OUT)
+CAME_BACK_NOT_BOUGHT = Q(status=Cart.Status.ACTIVE)  # came back after the latest abandonment; not (yet) recovered
 VIA_EMAIL_LINK = Q(recovery_source=Cart.RecoverySource.EMAIL_LINK)
 
 DEFAULT_PERIOD_DAYS = 30
@@ -96,7 +97,7 @@ def abandoned_carts(*, filters: ReportFilters) -> QuerySet[Cart]:
 
 def cart_rows(*, carts: QuerySet[Cart], chunk_size: int = 2000) -> Iterator[dict]:
     """Carts as the report's row dicts (``REPORT_COLUMNS``), streamed from the database in chunks (constant
-    memory). ``recovered`` is true when the shopper came back after the cart's latest abandonment."""
+    memory). ``recovered`` is true when the shopper came back after the cart's latest abandonment and checked out."""
     rows = carts.values_list(
         "id",
         "user_id",
@@ -119,7 +120,7 @@ def cart_rows(*, carts: QuerySet[Cart], chunk_size: int = 2000) -> Iterator[dict
             "abandoned_at": abandoned_at,
             "item_count": item_count,
             "total": total,
-            "recovered": abandoned_at is not None and status != Cart.Status.ABANDONED,
+            "recovered": abandoned_at is not None and status == Cart.Status.CHECKED_OUT,
         }
 
 
@@ -139,8 +140,7 @@ class ReportSummary:
     still_abandoned: int = 0
     revenue_left: Decimal = ZERO
     recovered: int = 0
-    recovered_active: int = 0
-    recovered_checked_out: int = 0
+    came_back_not_bought: int = 0
     recovered_revenue: Decimal = ZERO
     recovered_via_email: int = 0
     recovered_via_email_revenue: Decimal = ZERO
@@ -167,8 +167,8 @@ class ReportSummary:
             None: self.abandoned,
             "": self.abandoned,
             Cart.Status.ABANDONED: self.still_abandoned,
-            Cart.Status.ACTIVE: self.recovered_active,
-            Cart.Status.CHECKED_OUT: self.recovered_checked_out,
+            Cart.Status.ACTIVE: self.came_back_not_bought,
+            Cart.Status.CHECKED_OUT: self.recovered,
         }[status]
 
 
@@ -186,16 +186,16 @@ def report_summary(*, filters: ReportFilters) -> ReportSummary:
         abandoned=Count("pk"),
         still_abandoned=Count("pk", filter=STILL_ABANDONED),
         revenue_left=Sum("total", filter=STILL_ABANDONED),
-        recovered_active=Count("pk", filter=Q(status=Cart.Status.ACTIVE)),
-        recovered_checked_out=Count("pk", filter=RECOVERED_AND_CHECKED_OUT),
-        recovered_revenue=Sum("total", filter=RECOVERED_AND_CHECKED_OUT),
-        via_email=Count("pk", filter=CAME_BACK & VIA_EMAIL_LINK),
-        via_email_revenue=Sum("total", filter=RECOVERED_AND_CHECKED_OUT & VIA_EMAIL_LINK),
+        came_back_not_bought=Count("pk", filter=CAME_BACK_NOT_BOUGHT),
+        recovered=Count("pk", filter=RECOVERED),
+        recovered_revenue=Sum("total", filter=RECOVERED),
+        via_email=Count("pk", filter=RECOVERED & VIA_EMAIL_LINK),
+        via_email_revenue=Sum("total", filter=RECOVERED & VIA_EMAIL_LINK),
     )
     checked_out_never_abandoned = Cart.objects.filter(
         Q(abandoned_at__isnull=True, status=Cart.Status.CHECKED_OUT) & _in_period("checked_out_at", filters)
     ).count()
-    recovered = figures["recovered_active"] + figures["recovered_checked_out"]
+    recovered = figures["recovered"]
     recovered_revenue = figures["recovered_revenue"] or ZERO
     via_email_revenue = figures["via_email_revenue"] or ZERO
     return ReportSummary(
@@ -206,8 +206,7 @@ def report_summary(*, filters: ReportFilters) -> ReportSummary:
         still_abandoned=figures["still_abandoned"],
         revenue_left=figures["revenue_left"] or ZERO,
         recovered=recovered,
-        recovered_active=figures["recovered_active"],
-        recovered_checked_out=figures["recovered_checked_out"],
+        came_back_not_bought=figures["came_back_not_bought"],
         recovered_revenue=recovered_revenue,
         recovered_via_email=figures["via_email"],
         recovered_via_email_revenue=via_email_revenue,
@@ -262,7 +261,7 @@ def _abandoned_span(*, filters: ReportFilters) -> tuple[datetime, datetime] | No
 
 
 def abandoned_carts_per_day(*, filters: ReportFilters) -> DailySeries:
-    """Carts abandoned per day of ``abandoned_at`` (days in the current time zone) and how many of them came back,
+    """Carts abandoned per day of ``abandoned_at`` (days in the current time zone) and how many of them were recovered,
     every day of the period present (zeros included); ``filters.status`` is ignored.
 
     One query (two when the period is open-ended: its first and last day come from the data). Each day's local
@@ -304,12 +303,12 @@ def abandoned_carts_per_day(*, filters: ReportFilters) -> DailySeries:
         f"WITH bounds (i, lo, hi) AS (VALUES {values}) "  # noqa: S608
         f"SELECT bounds.i, "
         f"(SELECT COUNT(*) FROM {table} c WHERE {in_day}), "
-        f"(SELECT COUNT(*) FROM {table} c WHERE {in_day} AND c.{status} <> %s) "
+        f"(SELECT COUNT(*) FROM {table} c WHERE {in_day} AND c.{status} = %s) "
         f"FROM bounds ORDER BY bounds.i"
     )
     adapt = connection.ops.adapt_datetimefield_value
     params = [adapt(moment) for _, start, end in bounds for moment in (start, end)]
-    params.append(Cart.Status.ABANDONED.value)
+    params.append(Cart.Status.CHECKED_OUT.value)  # recovered: see RECOVERED
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         counts = {index: (abandoned, recovered) for index, abandoned, recovered in cursor.fetchall()}

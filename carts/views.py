@@ -199,7 +199,7 @@ def _nice_ceiling(value: int, *, ticks: int = 4) -> tuple[int, int]:
 
 
 def build_chart(series: DailySeries, *, width: int = 960, height: int = 240) -> Chart:
-    """Bars per day: the full bar is the carts abandoned that day, the darker part those that came back. The y axis
+    """Bars per day: the full bar is the carts abandoned that day, the darker part those recovered. The y axis
     is scaled to the busiest day (so 3 carts and 3,000 carts a day both fill the chart); x labels thin out to ~10."""
     left, right, top, bottom = 56, 8, 10, 26
     plot_width, plot_height = width - left - right, height - top - bottom

@@ -46,8 +46,13 @@ class ReportMetricsSerializer(serializers.Serializer):
     abandonment_rate = serializers.DecimalField(**RATE, help_text="carts_abandoned / carts_ended (0..1).")
     carts_still_abandoned = serializers.IntegerField(source="still_abandoned")
     revenue_left_in_abandoned_carts = serializers.DecimalField(source="revenue_left", **MONEY)
-    carts_recovered = serializers.IntegerField(source="recovered", help_text="Came back after being abandoned.")
-    carts_recovered_checked_out = serializers.IntegerField(source="recovered_checked_out")
+    carts_recovered = serializers.IntegerField(
+        source="recovered", help_text="Abandoned in the period, then came back and checked out."
+    )
+    carts_came_back_not_bought = serializers.IntegerField(
+        source="came_back_not_bought",
+        help_text="Abandoned in the period, came back, not checked out (yet): not counted as recovered.",
+    )
     revenue_recovered = serializers.DecimalField(source="recovered_revenue", **MONEY)
     recovery_rate = serializers.DecimalField(**RATE, help_text="carts_recovered / carts_abandoned (0..1).")
     recovered_via_email_link = serializers.SerializerMethodField()

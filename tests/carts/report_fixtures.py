@@ -9,7 +9,7 @@ November 2026 (UTC), period ``since=2026-11-01&until=2026-11-30`` = [Nov 1 00:00
 | b    | Nov 5 12:00      | abandoned    | -                           |  20.00 | abandoned, left              |
 | l    | Nov 8 (again)    | abandoned    | once, Nov 3, then left      |   5.00 | abandoned, left (not recov.) |
 | c    | Nov 10           | checked out  | Nov 11, email link          |  50.00 | recovered, revenue           |
-| d    | Nov 12           | active       | Nov 12, on their own        |  15.00 | recovered, no revenue yet    |
+| d    | Nov 12           | active       | Nov 12, on their own        |  15.00 | came back, not bought        |
 | e    | Nov 20           | checked out  | Dec 3 (a later period)      |  40.00 | recovered, revenue           |
 | f    | never            | checked out  | Nov 15, never abandoned     |  99.00 | ended (denominator)          |
 | g    | never            | checked out  | Oct 20, never abandoned     |  25.00 | -                            |
@@ -18,8 +18,9 @@ November 2026 (UTC), period ``since=2026-11-01&until=2026-11-30`` = [Nov 1 00:00
 | j    | Dec 1 00:00      | abandoned    | -                           |   8.00 | - (December's)               |
 
 November, by hand: abandoned 7 (k a b l c d e); ended 7 + 1 (f) = 8 -> abandonment rate 7/8 = 87.5 %;
-still abandoned 4, left 10 + 30 + 20 + 5 = 65.00; recovered 3 (c d e), 2 checked out, revenue 50 + 40 = 90.00;
-recovery rate 3/7 = 42.86 %; via email link 1 (c, 50.00), on their own 2 (d e, 40.00).
+still abandoned 4, left 10 + 30 + 20 + 5 = 65.00; recovered (came back and checked out) 2 (c e), revenue
+50 + 40 = 90.00; came back, not bought 1 (d); recovery rate 2/7 = 28.57 %; via email link 1 (c, 50.00), on their
+own 1 (e, 40.00).
 """
 
 from dataclasses import dataclass

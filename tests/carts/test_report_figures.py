@@ -46,13 +46,12 @@ def test_november_figures_match_the_hand_computed_ones(month):
     assert summary.abandonment_rate == Decimal("0.8750")
     assert summary.still_abandoned == 4
     assert summary.revenue_left == Decimal("65.00")
-    assert summary.recovered == 3
-    assert summary.recovered_checked_out == 2
-    assert summary.recovered_active == 1
+    assert summary.recovered == 2  # checked out after coming back: c and e
+    assert summary.came_back_not_bought == 1  # d: back in its cart, nothing bought yet
     assert summary.recovered_revenue == Decimal("90.00")
-    assert summary.recovery_rate == Decimal("0.4286")
+    assert summary.recovery_rate == Decimal("0.2857")
     assert (summary.recovered_via_email, summary.recovered_via_email_revenue) == (1, Decimal("50.00"))
-    assert (summary.recovered_on_their_own, summary.recovered_on_their_own_revenue) == (2, Decimal("40.00"))
+    assert (summary.recovered_on_their_own, summary.recovered_on_their_own_revenue) == (1, Decimal("40.00"))
 
 
 def test_a_period_without_carts_has_zero_figures_and_no_rates(month):
@@ -92,11 +91,12 @@ def test_the_period_includes_since_and_excludes_until(month):
     assert [row["cart_id"] for row in rows] == month.ids(*NOVEMBER_ROWS)  # k (Nov 1 00:00) in, j (Dec 1) out
 
 
-def test_rows_say_whether_the_shopper_came_back_after_the_latest_abandonment(month):
+def test_rows_say_whether_the_cart_was_recovered_checked_out_after_its_latest_abandonment(month):
     recovered = {row["cart_id"]: row["recovered"] for row in abandoned_cart_rows(filters=NOVEMBER)}
 
-    assert recovered == dict.fromkeys(month.ids("c", "d", "e"), True) | dict.fromkeys(
-        month.ids("k", "a", "b", "l"), False
+    # d came back but bought nothing: not recovered (the contract: "checked out with recovered_at set")
+    assert recovered == dict.fromkeys(month.ids("c", "e"), True) | dict.fromkeys(
+        month.ids("k", "a", "b", "l", "d"), False
     )
 
 
@@ -112,7 +112,7 @@ def test_the_status_filter_narrows_the_rows_and_the_summary_counts_them(month):
     assert summary.abandoned == 7  # the figures cover the whole period
 
 
-def test_per_day_series_lists_every_day_with_abandoned_and_came_back(month):
+def test_per_day_series_lists_every_day_with_abandoned_and_recovered(month):
     series = abandoned_carts_per_day(filters=NOVEMBER)
     by_day = {day.day: (day.abandoned, day.recovered) for day in series.days}
 
@@ -124,7 +124,7 @@ def test_per_day_series_lists_every_day_with_abandoned_and_came_back(month):
         date(2026, 11, 5): (2, 0),
         date(2026, 11, 8): (1, 0),
         date(2026, 11, 10): (1, 1),
-        date(2026, 11, 12): (1, 1),
+        date(2026, 11, 12): (1, 0),  # d came back, bought nothing
         date(2026, 11, 20): (1, 1),
     }
 
@@ -168,7 +168,7 @@ def test_a_cart_checked_out_after_an_abandonment_through_the_services_counts_as_
 
     summary = report_summary(filters=period(today, today))
 
-    assert (summary.abandoned, summary.recovered, summary.recovered_checked_out) == (1, 1, 1)
+    assert (summary.abandoned, summary.recovered, summary.came_back_not_bought) == (1, 1, 0)
     assert summary.recovered_revenue == Decimal("30.00")
     assert (summary.recovered_on_their_own, summary.recovered_via_email) == (1, 0)
 

@@ -99,11 +99,11 @@ def test_the_page_shows_the_period_figures_chart_and_table(month, staff_browser)
     assert figure(html, "abandoned") == "7"
     assert figure(html, "abandonment-rate") == "87.5 %"
     assert figure(html, "revenue-left") == "USD 65.00"
-    assert figure(html, "recovered") == "3"
+    assert figure(html, "recovered") == "2"
     assert figure(html, "recovered-revenue") == "USD 90.00"
-    assert figure(html, "recovery-rate") == "42.9 %"
+    assert figure(html, "recovery-rate") == "28.6 %"
     assert figure(html, "via-email") == "1"
-    assert figure(html, "on-their-own") == "2"
+    assert figure(html, "on-their-own") == "1"
     assert html.count('<g class="day"') == 30
     assert 'data-day="2026-11-05" data-abandoned="2" data-recovered="0"' in html
     assert 'data-day="2026-11-20" data-abandoned="1" data-recovered="1"' in html
@@ -111,6 +111,9 @@ def test_the_page_shows_the_period_figures_chart_and_table(month, staff_browser)
     row_c = html.split(f">#{month.carts['c'].pk}</a>", 1)[1].split("</tr>", 1)[0]
     assert '<td class="number">2</td>' in row_c  # emails sent
     assert "Recovered, checked out (via email link)" in row_c
+    row_d = html.split(f">#{month.carts['d'].pk}</a>", 1)[1].split("</tr>", 1)[0]
+    assert "Open again, not bought yet (came back on their own)" in row_d  # not counted as recovered
+    assert 'data-day="2026-11-12" data-abandoned="1" data-recovered="0"' in html
 
 
 def test_the_page_without_dates_shows_the_last_30_days_and_says_so_in_the_csv_link(staff_browser):
@@ -290,12 +293,12 @@ def test_metrics_give_the_period_figures_as_json(month, staff_client):
         "abandonment_rate": "0.8750",
         "carts_still_abandoned": 4,
         "revenue_left_in_abandoned_carts": "65.00",
-        "carts_recovered": 3,
-        "carts_recovered_checked_out": 2,
+        "carts_recovered": 2,
+        "carts_came_back_not_bought": 1,
         "revenue_recovered": "90.00",
-        "recovery_rate": "0.4286",
+        "recovery_rate": "0.2857",
         "recovered_via_email_link": {"carts": 1, "revenue": "50.00"},
-        "recovered_on_their_own": {"carts": 2, "revenue": "40.00"},
+        "recovered_on_their_own": {"carts": 1, "revenue": "40.00"},
     }
 
 

@@ -28,11 +28,11 @@ DEMO_FIGURES = {
     "abandoned": "6",  # carts 2001, 2002, 2003, 2005, 2006, 2007
     "abandonment-rate": "75.0 %",  # 6 / (6 + 2004 and 2008, checked out without abandonment)
     "revenue-left": "USD 201.50",  # 2001 62.50 + 2002 89.00 + 2005 50.00
-    "recovered": "3",  # 2003 and 2007 checked out, 2006 active again
+    "recovered": "2",  # 2003 and 2007 checked out (2006 came back, bought nothing: not recovered)
     "recovered-revenue": "USD 120.78",  # 2003 62.49 + 2007 58.29
-    "recovery-rate": "50.0 %",
+    "recovery-rate": "33.3 %",  # 2 / 6
     "via-email": "1",  # 2007
-    "on-their-own": "2",  # 2003, 2006
+    "on-their-own": "1",  # 2003
 }
 DEMO_ABANDONED_EMAILS = {
     "grace@example.com",
