@@ -1,14 +1,17 @@
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from carts.health import scheduler_health
 
 
-@require_GET
 def healthz(request):
-    """For uptime monitors: 200 when the database answers and the scheduler sweeps on time, 503 otherwise."""
+    """For uptime monitors: 200 when the database answers and the scheduler sweeps on time, 503 otherwise.
+    GET or HEAD (many monitors send HEAD); any other method is a JSON 405."""
+    if request.method not in ("GET", "HEAD"):
+        response = JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

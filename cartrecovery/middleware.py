@@ -31,3 +31,21 @@ class RequestBodyLimitMiddleware:
             logger.warning("refused a %s-byte body for %s %s", length, request.method, request.path)
             return JsonResponse({"detail": f"Request body too large: at most {limit} bytes are accepted."}, status=413)
         return self.get_response(request)
+
+
+class RefuseNulMiddleware:
+    """Answer 400 (JSON) to a NUL character in the query string.
+
+    No form or filter has a use for one, and PostgreSQL refuses it in any text it is given: a filter in the admin or
+    in django-apscheduler's changelists would pass it on and fail with a 500 instead of a client error. (Paths are
+    left to their views: the recovery and unsubscribe pages answer a mangled link with their own 400 page.)
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in query or "%00" in query:
+            return JsonResponse({"detail": "NUL characters are not allowed in the query string."}, status=400)
+        return self.get_response(request)

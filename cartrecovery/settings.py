@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "cartrecovery.middleware.RequestBodyLimitMiddleware",  # 413 before a too-large body is read
+    "cartrecovery.middleware.RefuseNulMiddleware",  # 400 for a NUL in the query string, which PostgreSQL refuses
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

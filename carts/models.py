@@ -10,6 +10,11 @@ from django.utils import timezone
 QUANTITY_CEILING = 1_000_000
 
 
+# The largest total a cart's column holds (14 digits, 2 after the point). SQLite does not enforce a decimal's digits:
+# a larger total would be stored, then fail every read of the cart. The services refuse it; a constraint keeps it.
+MAX_CART_TOTAL = Decimal("999999999999.99")
+
+
 class Cart(models.Model):
     """A shopper's cart. At most one per user is open (active or abandoned) at a time."""
 
@@ -43,6 +48,8 @@ class Cart(models.Model):
     item_count = models.PositiveIntegerField(default=0, help_text="Units in the cart (sum of line quantities).")
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
 
+    MAX_TOTAL = MAX_CART_TOTAL
+
     class Meta:
         ordering = ["-id"]
         constraints = [
@@ -64,6 +71,7 @@ class Cart(models.Model):
                 name="carts_cart_checked_out_has_checked_out_at",
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="carts_cart_total_not_negative"),
+            models.CheckConstraint(condition=Q(total__lte=MAX_CART_TOTAL), name="carts_cart_total_fits_its_column"),
         ]
         indexes = [
             # The sweep: active carts by age. Partial, so marking a cart abandoned only removes its entry (an index on

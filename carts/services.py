@@ -98,6 +98,11 @@ def cart_add_item(*, user: User, item: Item, quantity: int, now: datetime) -> tu
             raise ValidationError(
                 {"quantity": [f"A line may hold at most {settings.CART_MAX_QUANTITY}; this would make {new_quantity}."]}
             )
+        new_total = cart.total + (line.unit_price if line else item.price) * quantity
+        if new_total > Cart.MAX_TOTAL:
+            raise ValidationError(
+                {"quantity": [f"A cart's total may be at most {Cart.MAX_TOTAL}; this would make it {new_total}."]}
+            )
         if line is None:
             line = CartItem.objects.create(cart=cart, item=item, quantity=new_quantity, unit_price=item.price)
         else:

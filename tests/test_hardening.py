@@ -137,6 +137,25 @@ def test_a_deeply_nested_or_malformed_body_is_a_400_not_a_500(shopper_client):
     assert shopper_client.post("/cart/add", b"\xff\xfe{", content_type="application/json").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/admin/carts/cart/?status__exact=%00",
+        "/admin/carts/recoveryemail/?status__exact=a%00b",
+        "/admin/django_apscheduler/djangojobexecution/?status__exact=%00",
+        "/api/carts/?status=%00",
+    ],
+)
+def test_a_nul_in_the_query_string_is_a_400_json_not_a_database_error(staff, address):
+    browser = Client()
+    browser.force_login(staff)
+
+    response = browser.get(address)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "NUL characters are not allowed in the query string."}
+
+
 # --- CORS -------------------------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .validators import SingleLineTextValidator
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -38,7 +40,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A shopper or a member of staff: one table, email is the login."""
 
     email = models.EmailField(max_length=254, unique=True)
-    name = models.CharField(max_length=150)
+    name = models.CharField(max_length=150, validators=[SingleLineTextValidator()])
     is_staff = models.BooleanField(default=False, help_text="Staff may log into the admin and act on any cart.")
     is_active = models.BooleanField(default=True)
     email_opt_out = models.BooleanField(default=False, help_text="Never send recovery emails to this user.")

@@ -1,3 +1,4 @@
+import django_filters
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -7,7 +8,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 
-from cartrecovery.api import IsStaff
+from cartrecovery.api import IdFilter, IsStaff
 from carts import services
 from carts.models import AbandonmentLog, Cart, CartItem
 from catalog.models import Item
@@ -73,6 +74,16 @@ def resolve_acting_user(request, user_id: int | None) -> User:
     return user
 
 
+class CartFilter(django_filters.FilterSet):
+    # A number, not django-filter's default choice among all users: that answered 400 for an id that does not exist
+    # and 200 for one that does, so a shopper could probe which user ids exist. Now any id just filters.
+    user = IdFilter(field_name="user_id", help_text="Carts of this user (staff: anyone's; a shopper: only their own).")
+
+    class Meta:
+        model = Cart
+        fields = {"status": ["exact"], "last_updated": ["gte", "lte"]}
+
+
 def cart_scope(request) -> User | None:
     """The owner a cart_id must belong to: the caller, or None (any cart) for staff."""
     return None if request.user.is_staff else request.user
@@ -82,7 +93,7 @@ class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     """Carts: shoppers see and change their own, staff any. The seed routes /cart/* are actions of this viewset."""
 
     serializer_class = CartSerializer
-    filterset_fields = {"status": ["exact"], "user": ["exact"], "last_updated": ["gte", "lte"]}
+    filterset_class = CartFilter
 
     def get_queryset(self):
         carts = Cart.objects.prefetch_related(LINES_WITH_ITEMS).order_by("-id")

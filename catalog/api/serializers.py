@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from cartrecovery.api import StrictCharField
+from cartrecovery.api import StrictCharField, StrictDecimalField
 from catalog.models import Item
 
 PRICE_FIELD = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -10,7 +10,7 @@ PRICE_FIELD = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0.01
 
 class ItemSerializer(serializers.ModelSerializer):
     name = StrictCharField(max_length=200)
-    price = serializers.DecimalField(**PRICE_FIELD)
+    price = StrictDecimalField(**PRICE_FIELD)
 
     class Meta:
         model = Item
@@ -25,7 +25,7 @@ class ItemDetailSerializer(ItemSerializer):
 
 class ItemInput(serializers.Serializer):
     name = StrictCharField(max_length=200)
-    price = serializers.DecimalField(**PRICE_FIELD)
+    price = StrictDecimalField(**PRICE_FIELD)
 
 
 class ItemAddOutput(serializers.Serializer):

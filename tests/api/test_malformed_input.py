@@ -80,6 +80,9 @@ FIELD_CASES = [
     ("string user id", {"user_id": "me", "item_id": "ITEM"}, "user_id"),
     ("huge user id", {"user_id": HUGER, "item_id": "ITEM"}, "user_id"),
     ("nul byte in id", {"item_id": "1\x00"}, "item_id"),
+    ("id in Arabic-Indic digits", {"item_id": "\u0661"}, "item_id"),  # int() would read it as 1
+    ("id with an underscore", {"item_id": "1_0"}, "item_id"),  # int() would read it as 10
+    ("quantity in full-width digits", {"item_id": "ITEM", "quantity": "\uff12"}, "quantity"),
 ]
 
 
@@ -127,6 +130,9 @@ def test_cart_remove_names_the_bad_field(shopper_client, existing, item, kind, b
         ({"name": "Mug", "price": [1]}, "price"),
         ({"name": "Mug", "price": {"amount": 1}}, "price"),
         ({"name": "Mug", "price": "Infinity"}, "price"),
+        ({"name": "Mug", "price": "1_000"}, "price"),  # Decimal() would read 1000
+        ({"name": "Mug", "price": "\u0661\u0662"}, "price"),  # Arabic-Indic 12
+        ({"name": "Mug", "price": True}, "price"),
         ({"name": LONG, "price": "1.00"}, "name"),
         ({"name": "nul\x00byte", "price": "1.00"}, "name"),
         ({"name": ["Mug"], "price": "1.00"}, "name"),

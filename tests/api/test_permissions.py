@@ -84,6 +84,29 @@ def test_another_shoppers_cart_list_shows_only_their_own_carts(world):
     assert response.json()["results"] == []
 
 
+def test_the_cart_list_user_filter_does_not_tell_a_shopper_which_user_ids_exist(world):
+    # An existing user, an id no user has: the same empty answer (a 400 for one would reveal the other).
+    existing = call(world, OTHER, "get", "/api/carts/?user={user}")
+    missing = call(world, OTHER, "get", f"/api/carts/?user={world['shopper'].pk + 10_000}")
+
+    assert (existing.status_code, existing.json()["results"]) == (200, [])
+    assert (missing.status_code, missing.json()["results"]) == (200, [])
+
+
+def test_staff_filter_the_cart_list_by_user(world):
+    response = call(world, STAFF, "get", "/api/carts/?user={user}")
+
+    assert [cart["cart_id"] for cart in response.json()["results"]] == [world["cart"].pk]
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5", str(10**30)])
+def test_a_user_filter_that_is_not_an_id_is_400_naming_it(world, value):
+    response = call(world, STAFF, "get", f"/api/carts/?user={value}")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["user"]
+
+
 def test_registration_is_open_to_anyone(api_client):
     response = api_client.post("/user/register", {"name": "New", "email": "new@example.com"}, format="json")
 

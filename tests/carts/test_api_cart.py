@@ -316,3 +316,21 @@ def test_view_answers_exactly_what_the_cart_serializer_gives(shopper_client, sho
     cart.refresh_from_db()
     prefetch_related_objects([cart], LINES_WITH_ITEMS)
     assert response.json() == json.loads(json.dumps(CartViewOutput(cart).data))
+
+
+def test_an_add_that_would_overflow_the_cart_total_is_refused_and_the_cart_stays_readable(shopper_client, settings):
+    settings.CART_MAX_QUANTITY = 999
+    dear = [ItemFactory(price=Decimal("99999999.99")) for _ in range(11)]
+    for item in dear[:10]:
+        assert add(shopper_client, item_id=item.pk, quantity=999).status_code == 200
+
+    response = add(shopper_client, item_id=dear[10].pk, quantity=999)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "quantity": ["A cart's total may be at most 999999999999.99; this would make it 1098899999890.11."]
+    }
+    view = shopper_client.get("/cart/view")
+    assert view.status_code == 200
+    assert view.json()["total"] == "998999999900.10"
+    assert len(view.json()["items"]) == 10

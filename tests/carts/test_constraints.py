@@ -77,3 +77,10 @@ def test_one_recovery_email_per_cart_and_step():
     email = RecoveryEmailFactory(step=1)
 
     refused(lambda: RecoveryEmail.objects.create(cart=email.cart, step=1, planned_at=timezone.now()))
+
+
+def test_a_cart_total_must_fit_its_column():
+    # SQLite would store it and then fail every read of the cart (decimal.InvalidOperation): refused at the source.
+    CartFactory(total=Decimal("999999999999.99"))
+
+    refused(lambda: CartFactory(total=Decimal("1000000000000.00")))

@@ -61,6 +61,16 @@ def test_healthz_answers_503_when_stalled_and_200_when_sweeping(interval, client
     assert response.json()["scheduler"]["healthy"] is True
 
 
+def test_healthz_answers_head_for_monitors_and_refuses_writes_in_json(interval, client):
+    record_sweep(timezone.now())
+
+    assert client.head("/healthz").status_code == 200
+    refused = client.post("/healthz")
+    assert refused.status_code == 405
+    assert refused["Allow"] == "GET, HEAD"
+    assert refused.json() == {"detail": 'Method "POST" not allowed.'}
+
+
 def test_check_scheduler_fails_for_monitoring_when_stalled(interval):
     with pytest.raises(CommandError, match="runapscheduler"):
         call_command("check_scheduler")

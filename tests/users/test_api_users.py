@@ -99,3 +99,42 @@ def test_an_invalid_token_is_401(api_client):
     api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
 
     assert api_client.get("/cart/view").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "customer,\n\nYour order was flagged. Confirm your card at https://evil.example",  # a fake email of its own
+        "Ada\rLovelace",
+        "Ada\tLovelace",
+        "Ada\u2028Lovelace",  # line separator
+        "Ada \u202egnp.exe",  # right-to-left override
+        "Ada\u200bLovelace",  # zero-width space
+        "Ada\x1b[31mLovelace",  # terminal escape
+    ],
+)
+def test_a_name_must_be_one_line_of_visible_text(api_client, name):
+    # The name is printed in reminder emails sent to the address given, which nobody has verified.
+    response = api_client.post("/user/register", {"name": name, "email": "someone@example.com"}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["name"]
+    assert not User.objects.filter(email="someone@example.com").exists()
+
+
+@pytest.mark.parametrize("name", ["Zoë O'Brien-Šimić", "李小龍", "José María de la Cruz", "Ada (work)"])
+def test_names_in_any_script_are_welcome(api_client, name):
+    response = api_client.post("/user/register", {"name": name, "email": "someone@example.com"}, format="json")
+
+    assert response.status_code == 201
+    assert User.objects.get(email="someone@example.com").name == name
+
+
+def test_the_admin_refuses_a_multi_line_name_too():
+    from django.core.exceptions import ValidationError
+
+    user = UserFactory()
+    user.name = "Ada\nLovelace"
+
+    with pytest.raises(ValidationError, match="single line"):
+        user.full_clean()

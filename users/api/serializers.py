@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from cartrecovery.api import StrictCharField
 from users.models import User
+from users.validators import SingleLineTextValidator
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -18,7 +19,7 @@ class UserDetailSerializer(serializers.ModelSerializer):
 
 
 class RegisterInput(serializers.Serializer):
-    name = StrictCharField(max_length=150)
+    name = StrictCharField(max_length=150, validators=[SingleLineTextValidator()])
     email = serializers.EmailField(max_length=254)
 
 
