@@ -252,6 +252,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Carts, abandonment and recovery. Seed-compatible routes and REST resources under /api/.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The contract: anonymous clients may register, list items and use a recovery link, nothing else. The schema
+    # wants a token or a session (401 otherwise); the docs pages send anonymous visitors to the admin login.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
