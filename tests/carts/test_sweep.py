@@ -327,7 +327,22 @@ def test_the_command_dry_run_says_what_it_would_mark_and_marks_nothing(item, cap
 
     cart.refresh_from_db()
     assert cart.status == Cart.Status.ACTIVE
-    assert "Dry run: 1 cart would be marked abandoned" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Dry run: 1 cart would be marked abandoned" in out
+    assert f"cart {cart.pk}  {cart.user.email}  {cart.item_count} units" in out
+
+
+def test_the_command_dry_run_names_the_oldest_stale_carts_and_counts_the_rest(item, capsys, monkeypatch):
+    monkeypatch.setattr("carts.management.commands.sweep_abandoned_carts.DRY_RUN_LISTED", 2)
+    carts = [_stale_cart(item, age_seconds=THRESHOLD + 60 * n) for n in (3, 1, 2)]
+
+    call_command("sweep_abandoned_carts", "--dry-run")
+
+    out = capsys.readouterr().out
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("  cart ")]
+    assert listed == [str(carts[0].pk), str(carts[2].pk)]  # the two oldest, oldest first
+    assert "... and 1 more." in out
+    assert Cart.objects.filter(status=Cart.Status.ABANDONED).count() == 0
 
 
 def test_the_command_older_than_overrides_the_threshold(item, capsys):

@@ -1,7 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from carts.sweep import sweep_abandoned_carts
+from carts.sweep import stale_carts, sweep_abandoned_carts
+
+# A dry run names this many of the carts it would mark (the oldest first), then says how many more there are.
+DRY_RUN_LISTED = 50
 
 
 def _carts(n: int) -> str:
@@ -15,7 +18,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="Mark nothing; say how many carts would be marked.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help=f"Mark nothing; say how many carts would be marked and list the {DRY_RUN_LISTED} oldest.",
+        )
         parser.add_argument(
             "--older-than",
             type=int,
@@ -29,15 +36,28 @@ class Command(BaseCommand):
             raise CommandError("--older-than must be a number of seconds, 0 or more.")
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        result = sweep_abandoned_carts(
-            now=timezone.now(), older_than_seconds=older_than, batch_size=batch_size, dry_run=dry_run
-        )
+        now = timezone.now()
+        result = sweep_abandoned_carts(now=now, older_than_seconds=older_than, batch_size=batch_size, dry_run=dry_run)
         if result.dry_run:
             self.stdout.write(
                 f"Dry run: {_carts(result.would_mark)} would be marked abandoned (counted in {result.seconds:.2f} s)."
             )
+            self._list_stale(now=now, older_than=older_than, count=result.would_mark)
         else:
             self.stdout.write(
                 f"{_carts(result.marked)} marked abandoned ({result.logged} first abandonments logged) "
                 f"in {result.batches} batches, {result.seconds:.2f} s."
             )
+
+    def _list_stale(self, *, now, older_than: int | None, count: int) -> None:
+        oldest = (
+            stale_carts(now=now, older_than_seconds=older_than)
+            .order_by("last_updated", "id")
+            .values_list("id", "user__email", "item_count", "total", "last_updated")[:DRY_RUN_LISTED]
+        )
+        for cart_id, email, item_count, total, last_updated in oldest:
+            self.stdout.write(
+                f"  cart {cart_id}  {email}  {item_count} units, {total}  last updated {last_updated.isoformat()}"
+            )
+        if count > DRY_RUN_LISTED:
+            self.stdout.write(f"  ... and {count - DRY_RUN_LISTED} more.")
