@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.middleware import common
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +50,15 @@ class RefuseNulMiddleware:
         if "\x00" in query or "%00" in query:
             return JsonResponse({"detail": "NUL characters are not allowed in the query string."}, status=400)
         return self.get_response(request)
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's CommonMiddleware, except that a write to an API address without its trailing slash is not
+    redirected: a 301 to the slashed address is an HTML answer, and the client following it would lose the body
+    (browsers and most HTTP libraries turn the POST into a GET). It gets the JSON 404 of an unknown address instead.
+    Reads are still redirected, and pages outside /api/ are unchanged."""
+
+    def should_redirect_with_slash(self, request) -> bool:
+        if request.path_info.startswith("/api/") and request.method not in ("GET", "HEAD"):
+            return False
+        return super().should_redirect_with_slash(request)

@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "cartrecovery.middleware.RequestBodyLimitMiddleware",  # 413 before a too-large body is read
     "cartrecovery.middleware.RefuseNulMiddleware",  # 400 for a NUL in the query string, which PostgreSQL refuses
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "cartrecovery.middleware.CommonMiddleware",  # Django's, without the slash redirect for API writes
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -156,6 +156,22 @@ def test_a_nul_in_the_query_string_is_a_400_json_not_a_database_error(staff, add
     assert response.json() == {"detail": "NUL characters are not allowed in the query string."}
 
 
+def test_an_api_write_without_its_trailing_slash_is_a_json_404_not_an_html_redirect(shopper_client, item):
+    # Following a 301 would turn the POST into a GET and lose the body.
+    response = shopper_client.post("/api/carts/add", {"item_id": item.pk}, format="json")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert shopper_client.post("/api/carts/add/", {"item_id": item.pk}, format="json").status_code == 200
+
+
+def test_a_read_without_its_trailing_slash_is_still_redirected(shopper_client):
+    response = shopper_client.get("/api/carts")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/api/carts/"
+
+
 # --- CORS -------------------------------------------------------------------------------------------------------
 
 
