@@ -227,7 +227,7 @@ def consistency_problems(ledger: dict) -> tuple[list[str], dict]:
         "checked_out": Cart.objects.filter(status=Cart.Status.CHECKED_OUT).count(),
         "abandoned_now": Cart.objects.filter(status=Cart.Status.ABANDONED).count(),
         "ever_abandoned": Cart.objects.filter(abandoned_at__isnull=False).count(),
-        "recovered": Cart.objects.filter(~Q(recovered_at=None)).count(),
+        "came_back": Cart.objects.filter(~Q(recovered_at=None)).count(),  # recovered = of those, checked out
         "logs": AbandonmentLog.objects.count(),
     }
     return problems, figures
