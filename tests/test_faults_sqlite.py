@@ -59,11 +59,16 @@ def _in_thread(errors: list, body, *args) -> threading.Thread:
     return threading.Thread(target=run)
 
 
-def _shop(ledger: Ledger, user, item_ids: list[int], start: threading.Barrier, seed: int) -> None:
+def _shop(ledger: Ledger, user, item_ids: list[int], start: threading.Barrier, swept: threading.Event, seed: int):
     rng = random.Random(seed)
     client = client_for(user)
     start.wait()
-    for _ in range(OPERATIONS_PER_SHOPPER):
+    for n in range(OPERATIONS_PER_SHOPPER):
+        if n == OPERATIONS_PER_SHOPPER // 2:
+            # Halfway, wait until the sweep has abandoned some cart, so the second half is sure to meet abandoned carts
+            # (adds, removes and views bring them back). Left to timing alone, a sweep can start, queue for the write
+            # lock while every shopper touches its cart, and find nothing stale by its cutoff, shoppers done by then.
+            swept.wait(timeout=60)
         action = rng.choices(["add", "remove", "view"], weights=[5, 2, 2])[0]
         in_cart = [item_id for item_id, quantity in ledger.expected.items() if quantity > 0]
         if action == "remove" and in_cart:
@@ -104,11 +109,13 @@ def _register(failures: list, start: threading.Barrier) -> None:
             failures.append(_failure(response))
 
 
-def _sweep(stop: threading.Event, start: threading.Barrier, sweeps: list) -> None:
+def _sweep(stop: threading.Event, start: threading.Barrier, swept: threading.Event, sweeps: list) -> None:
     start.wait()
     while not stop.is_set():
         # Threshold 0: every active cart with items is stale, so the sweep competes for every cart it can.
         sweeps.append(sweep_abandoned_carts(now=timezone.now(), older_than_seconds=0, batch_size=5))
+        if sweeps[-1].marked:
+            swept.set()
 
 
 def test_concurrent_shoppers_a_sweep_and_registrations_lose_nothing_and_never_hit_a_locked_database():
@@ -116,14 +123,14 @@ def test_concurrent_shoppers_a_sweep_and_registrations_lose_nothing_and_never_hi
     users = [UserFactory() for _ in range(SHOPPERS)]
     ledgers = [Ledger(user_id=user.pk) for user in users]
     start = threading.Barrier(SHOPPERS + 2)
-    stop, crashes, registration_failures, sweeps = threading.Event(), [], [], []
+    stop, swept, crashes, registration_failures, sweeps = threading.Event(), threading.Event(), [], [], []
     shoppers = [
-        _in_thread(crashes, _shop, ledger, user, items, start, seed)
+        _in_thread(crashes, _shop, ledger, user, items, start, swept, seed)
         for seed, (ledger, user) in enumerate(zip(ledgers, users, strict=True))
     ]
     others = [
         _in_thread(crashes, _register, registration_failures, start),
-        _in_thread(crashes, _sweep, stop, start, sweeps),
+        _in_thread(crashes, _sweep, stop, start, swept, sweeps),
     ]
     for thread in shoppers + others:
         thread.start()
