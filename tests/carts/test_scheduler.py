@@ -156,6 +156,7 @@ def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sig
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runapscheduler"], cwd=PROJECT_DIR, env=env, stdout=output, stderr=output
     )
+    failure = None
     try:
         # Once it has swept for the first time, a cart goes stale: only a later, scheduled sweep can mark it
         _wait_for(
@@ -180,6 +181,8 @@ def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sig
         stopped = time.monotonic()
         assert process.wait(timeout=5) == 0
         assert time.monotonic() - stopped < 5
+    except (AssertionError, subprocess.TimeoutExpired) as exc:
+        failure = exc
     finally:
         if process.poll() is None:
             process.kill()
@@ -187,5 +190,7 @@ def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sig
         output.seek(0)
         log = output.read()
         output.close()
+    if failure is not None:
+        pytest.fail(f"{failure}\n--- the scheduler's log ---\n{log}")
     assert "scheduler stopped" in log, log
     assert "1 carts marked abandoned" in log, log
