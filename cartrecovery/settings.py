@@ -66,7 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens stored as SHA-512 digests; before "users", whose admin replaces knox's
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -244,6 +244,12 @@ REST_FRAMEWORK = {
     },
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
 }
+# API tokens (django-rest-knox): only a SHA-512 digest of each token is stored, so a copy of the database or a
+# backup gives nobody a working token. Tokens do not expire (a shopper gets one at registration and has no password
+# to get another); staff revoke one by deleting it in the admin. Each /api/auth/token/ login issues a new token, at
+# most API_TOKENS_PER_USER live ones per user.
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token", "TOKEN_TTL": None}
+API_TOKENS_PER_USER = env_int("DJANGO_API_TOKENS_PER_USER", 10, minimum=1)
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 

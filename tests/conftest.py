@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.catalog.factories import ItemFactory
@@ -54,10 +54,15 @@ def item(db):
 
 
 def client_for(user) -> APIClient:
+    if user is None:
+        return APIClient()
+    _, token = AuthToken.objects.create(user=user, expiry=None)
+    return client_with_token(token)
+
+
+def client_with_token(token: str) -> APIClient:
     client = APIClient()
-    if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

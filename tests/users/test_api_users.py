@@ -1,7 +1,8 @@
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
-from tests.conftest import client_for
+from tests.conftest import client_for, client_with_token
 from tests.users.factories import STAFF_PASSWORD, StaffFactory, UserFactory
 from users.models import User
 
@@ -54,7 +55,7 @@ def test_registration_names_the_bad_field(api_client, body, field):
     assert not User.objects.exists()
 
 
-def test_staff_obtain_a_token_with_email_and_password(api_client):
+def test_staff_obtain_a_working_token_with_email_and_password(api_client):
     staff = StaffFactory(email="boss@example.com")
 
     response = api_client.post(
@@ -62,7 +63,39 @@ def test_staff_obtain_a_token_with_email_and_password(api_client):
     )
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=staff).key}
+    token = response.json()["token"]
+    assert AuthToken.objects.get(user=staff).digest == hash_token(token)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api_client.get("/user/all").status_code == 200
+
+
+def test_each_login_gets_its_own_token_and_the_earlier_ones_keep_working(api_client):
+    StaffFactory(email="boss@example.com")
+    credentials = {"email": "boss@example.com", "password": STAFF_PASSWORD}
+
+    first, second = (api_client.post("/api/auth/token/", credentials, format="json").json()["token"] for _ in "12")
+
+    assert first != second
+    for token in (first, second):
+        assert client_with_token(token).get("/user/all").status_code == 200
+
+
+def test_a_login_past_the_token_limit_is_409_and_names_the_way_out(api_client, settings):
+    settings.API_TOKENS_PER_USER = 2
+    staff = StaffFactory(email="boss@example.com")
+    credentials = {"email": "boss@example.com", "password": STAFF_PASSWORD}
+    for _ in range(2):
+        assert api_client.post("/api/auth/token/", credentials, format="json").status_code == 200
+
+    response = api_client.post("/api/auth/token/", credentials, format="json")
+
+    assert response.status_code == 409
+    assert "already has 2 API tokens" in response.json()["detail"]
+    assert "Delete one in the admin" in response.json()["detail"]
+    assert AuthToken.objects.filter(user=staff).count() == 2
+
+    AuthToken.objects.filter(user=staff).first().delete()  # what "delete one in the admin" does
+    assert api_client.post("/api/auth/token/", credentials, format="json").status_code == 200
 
 
 @pytest.mark.parametrize("password", ["wrong", ""])
