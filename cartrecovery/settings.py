@@ -244,10 +244,11 @@ REST_FRAMEWORK = {
     },
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
 }
-# API tokens (django-rest-knox): only a SHA-512 digest of each token is stored, so a copy of the database or a
-# backup gives nobody a working token. Tokens do not expire (a shopper gets one at registration and has no password
-# to get another); staff revoke one by deleting it in the admin. Each /api/auth/token/ login issues a new token, at
-# most API_TOKENS_PER_USER live ones per user.
+# API tokens (django-rest-knox): a SHA-512 digest of each token is stored, with knox's 15-character lookup
+# prefix, never the token, so a copy of the database gives nobody a working token. Tokens do not expire (a shopper
+# gets one at registration and has no password to get another); staff revoke one by deleting it in the admin. Each
+# /api/auth/token/ login issues a new token; a user keeps at most API_TOKENS_PER_USER of them, the oldest revoked to
+# make room (users/services.py).
 REST_KNOX = {"AUTH_HEADER_PREFIX": "Token", "TOKEN_TTL": None}
 API_TOKENS_PER_USER = env_int("DJANGO_API_TOKENS_PER_USER", 10, minimum=1)
 if DEBUG:

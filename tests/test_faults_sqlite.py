@@ -68,7 +68,7 @@ def _shop(ledger: Ledger, user, item_ids: list[int], start: threading.Barrier, s
             # Halfway, wait until the sweep has abandoned some cart, so the second half is sure to meet abandoned carts
             # (adds, removes and views bring them back). Left to timing alone, a sweep can start, queue for the write
             # lock while every shopper touches its cart, and find nothing stale by its cutoff, shoppers done by then.
-            swept.wait(timeout=60)
+            assert swept.wait(timeout=60), "no sweep abandoned a cart while the shoppers waited"
         action = rng.choices(["add", "remove", "view"], weights=[5, 2, 2])[0]
         in_cart = [item_id for item_id, quantity in ledger.expected.items() if quantity > 0]
         if action == "remove" and in_cart:
@@ -143,6 +143,8 @@ def test_concurrent_shoppers_a_sweep_and_registrations_lose_nothing_and_never_hi
     assert failures == []
     assert not any("locked" in f for f in failures)
     assert sum(result.marked for result in sweeps) > 0, "the sweep never competed with the shoppers"
+    # Shoppers met their carts abandoned and brought them back by going on shopping.
+    assert Cart.objects.filter(user_id__in=[ledger.user_id for ledger in ledgers], recovered_at__isnull=False).exists()
     for ledger in ledgers:
         assert len(ledger.cart_ids) <= 1
         in_database = dict(

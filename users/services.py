@@ -1,13 +1,14 @@
+import logging
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.exceptions import ValidationError
 
-from cartrecovery.errors import Conflict
-
 from .models import User
+
+logger = logging.getLogger(__name__)
 
 DUPLICATE_EMAIL = "A user with this email already exists."
 
@@ -26,17 +27,25 @@ def user_register(*, name: str, email: str) -> tuple[User, str]:
 
 
 def user_token_issue(*, user: User) -> str:
-    """A new API token for ``user``. Only its digest is stored, so it is shown this once; a user holds at most
-    ``API_TOKENS_PER_USER`` live tokens (revoked by deleting them in the admin)."""
-    limit = settings.API_TOKENS_PER_USER
+    """A new API token for ``user``, shown this once: only its digest is stored.
+
+    A user keeps at most ``API_TOKENS_PER_USER`` tokens. At the limit the oldest ones are revoked to make room, so a
+    storefront server that logs in each time it starts never locks itself out; the cost is that a token kept for a
+    long time is revoked once that many newer logins of the same user have happened (logged as a warning)."""
+    keep = settings.API_TOKENS_PER_USER - 1
     with transaction.atomic():
-        # The user's row lock makes two simultaneous logins count one after the other, so neither passes the limit.
+        # The user's row lock makes simultaneous logins count one after the other, so none passes the limit.
         User.objects.select_for_update().only("pk").get(pk=user.pk)
-        live = AuthToken.objects.filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()), user=user)
-        if live.count() >= limit:
-            raise Conflict(
-                f"This user already has {limit} API tokens, the most allowed. "
-                "Delete one in the admin (API tokens) to get a new one."
+        tokens = AuthToken.objects.filter(user=user)
+        tokens.filter(expiry__lte=timezone.now()).delete()
+        oldest = list(tokens.order_by("-created", "-digest").values_list("digest", "token_key")[keep:])
+        if oldest:
+            tokens.filter(digest__in=[digest for digest, _ in oldest]).delete()
+            logger.warning(
+                "user %s: revoked the oldest API tokens %s to stay within DJANGO_API_TOKENS_PER_USER=%d",
+                user.pk,
+                ", ".join(f"{prefix}…" for _, prefix in oldest),
+                keep + 1,
             )
         _, token = AuthToken.objects.create(user=user, expiry=None)
     return token

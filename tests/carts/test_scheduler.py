@@ -141,10 +141,8 @@ def _wait_for(condition, *, timeout: float, process: subprocess.Popen, what: str
         time.sleep(0.2)
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sigterm(item, tmp_path):
-    # Given the scheduler running as its own process on the test database, sweeping every 2 seconds
+def _start_scheduler(tmp_path, **popen) -> tuple[subprocess.Popen, object]:
+    """`manage.py runapscheduler` as its own process on the test database, sweeping every 2 seconds."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url_of_the_test_database(),
@@ -154,17 +152,24 @@ def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sig
     }
     output = (tmp_path / "scheduler.log").open("w+")
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "runapscheduler"], cwd=PROJECT_DIR, env=env, stdout=output, stderr=output
+        [sys.executable, "manage.py", "runapscheduler"], cwd=PROJECT_DIR, env=env, stdout=output, stderr=output, **popen
     )
+    return process, output
+
+
+def _first_sweep_done() -> bool:
+    return DjangoJobExecution.objects.filter(job_id=jobs.SWEEP_JOB_ID, status="Executed").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sigterm(item, tmp_path):
+    # Given the scheduler running as its own process on the test database, sweeping every 2 seconds
+    process, output = _start_scheduler(tmp_path)
     failure = None
     try:
         # Once it has swept for the first time, a cart goes stale: only a later, scheduled sweep can mark it
-        _wait_for(
-            lambda: DjangoJobExecution.objects.filter(job_id=jobs.SWEEP_JOB_ID, status="Executed").exists(),
-            timeout=20,
-            process=process,
-            what="the first sweep",
-        )
+        _wait_for(_first_sweep_done, timeout=20, process=process, what="the first sweep")
         cart = _stale_cart(item)
 
         # Then the scheduler abandons it without anyone asking
@@ -194,3 +199,29 @@ def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sig
         pytest.fail(f"{failure}\n--- the scheduler's log ---\n{log}")
     assert "scheduler stopped" in log, log
     assert "1 carts marked abandoned" in log, log
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_stops_the_scheduler_even_when_a_shell_started_it_with_sigint_ignored(tmp_path):
+    # `make run` starts the scheduler as a background job of a shell script, and a shell starts those with SIGINT
+    # ignored: Ctrl-C must still stop it, not leave it running behind the web server.
+    process, output = _start_scheduler(tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    failure = None
+    try:
+        _wait_for(_first_sweep_done, timeout=20, process=process, what="the first sweep")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    except (AssertionError, subprocess.TimeoutExpired) as exc:
+        failure = exc
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output.seek(0)
+        log = output.read()
+        output.close()
+    if failure is not None:
+        pytest.fail(f"{failure}\n--- the scheduler's log ---\n{log}")
+    assert "scheduler stopping on SIGINT" in log, log
+    assert "scheduler stopped" in log, log

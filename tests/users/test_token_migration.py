@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 from knox.crypto import hash_token
 from knox.models import AuthToken
 
 from carts.models import Cart
 from tests.catalog.factories import ItemFactory
 from tests.conftest import client_with_token
-from tests.users.factories import UserFactory
+from tests.users.factories import StaffFactory, UserFactory
 
 migration = importlib.import_module("users.migrations.0003_api_tokens_hashed_at_rest")
 
@@ -73,3 +74,27 @@ def test_a_database_without_drf_tokens_is_left_as_it_is(db):
         migration.carry_over_plaintext_tokens(apps, editor)
 
     assert not AuthToken.objects.exists()
+
+
+def test_django_forgets_the_authtoken_app_so_older_code_would_create_its_table_again(db):
+    # What a database that had DRF's tokens holds about the app besides its table.
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    token_type = ContentType.objects.create(app_label="authtoken", model="token")
+    permission = Permission.objects.create(content_type=token_type, codename="delete_token", name="Can delete Token")
+    staff = StaffFactory()
+    staff.user_permissions.add(permission)
+    recorder = MigrationRecorder(connection)
+    recorder.record_applied("authtoken", "0001_initial")
+    recorder.record_applied("knox", "0001_initial")
+    kept = ContentType.objects.get_for_model(AuthToken)
+
+    with connection.schema_editor() as editor:
+        migration.forget_the_authtoken_app(apps, editor)
+
+    assert not recorder.migration_qs.filter(app="authtoken").exists()
+    assert not ContentType.objects.filter(app_label="authtoken").exists()
+    assert not staff.user_permissions.exists()
+    assert ContentType.objects.filter(pk=kept.pk).exists()  # only authtoken's
+    assert recorder.migration_qs.filter(app="knox", name="0001_initial").exists()
+    recorder.record_unapplied("knox", "0001_initial")  # django_migrations is not emptied between tests

@@ -1,8 +1,15 @@
 """API tokens move from DRF's authtoken table, which stored each key in plaintext, to django-rest-knox's, which stores
 a SHA-512 digest. Every existing key is carried over as a digest and keeps working, then the plaintext table is
-dropped. On a database that never had DRF's tokens there is nothing to carry over."""
+dropped, and with it what Django recorded of the authtoken app (its applied migrations, content types and
+permissions). On a database that never had DRF's tokens there is nothing to do.
+
+Going back: the keys cannot be recomputed from their digests, so reversing this migration leaves the tokens in knox's
+table. Because authtoken's migration records are gone, the older code's ``migrate`` creates DRF's table again (empty:
+every client then needs a new token) instead of answering each token request with a 500 for a missing table.
+"""
 
 from django.db import migrations
+from django.db.migrations.recorder import MigrationRecorder
 from knox.crypto import hash_token
 from knox.settings import CONSTANTS
 
@@ -35,12 +42,23 @@ def carry_over_plaintext_tokens(apps, schema_editor):
     schema_editor.execute(f"DROP TABLE {legacy}")
 
 
+def forget_the_authtoken_app(apps, schema_editor):
+    MigrationRecorder(schema_editor.connection).migration_qs.filter(app="authtoken").delete()
+    # Its permissions go with the content types (and from groups and users holding them); admin log entries about
+    # tokens keep their text and lose the link.
+    apps.get_model("contenttypes", "ContentType").objects.filter(app_label="authtoken").delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("users", "0002_name_is_one_line"),
         ("knox", "0009_extend_authtoken_field"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("admin", "0003_logentry_add_action_flag_choices"),
     ]
 
-    # Not reversible in substance: the plaintext keys cannot be recomputed from their digests. Going back leaves the
-    # tokens in knox's table.
-    operations = [migrations.RunPython(carry_over_plaintext_tokens, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(carry_over_plaintext_tokens, migrations.RunPython.noop),
+        migrations.RunPython(forget_the_authtoken_app, migrations.RunPython.noop),
+    ]

@@ -29,8 +29,8 @@ class Command(BaseCommand):
         # process ran until SIGKILL. tests/carts/test_scheduler.py saw that in 1 run out of 6 under CPU load.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         for stop_signal in STOP_SIGNALS:
-            # The default action, not "ignore": a shell starts a background job with SIGINT ignored, and an ignored
-            # signal is dropped before sigwait() could take it.
+            # The default action, not "ignore": a shell starts a background job with SIGINT ignored, and POSIX leaves
+            # it open whether an ignored signal waits for sigwait() or is dropped (Linux keeps it while blocked).
             signal.signal(stop_signal, signal.SIG_DFL)
         scheduler = build_scheduler(scheduler_class=BackgroundScheduler)
         logger.info(
