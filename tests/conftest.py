@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -83,3 +84,13 @@ def _fresh_rate_limits():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def admin_browser(staff) -> Client:
+    """A browser logged in to the admin as a superuser (the admin's model permissions)."""
+    staff.is_superuser = True
+    staff.save(update_fields=["is_superuser"])
+    browser = Client()
+    browser.force_login(staff)
+    return browser

@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from carts.models import Cart
@@ -17,19 +16,10 @@ from tests.carts.test_report_page import bulk_abandoned_carts, streamed
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_browser(staff) -> Client:
-    staff.is_superuser = True  # the model permissions of the admin
-    staff.save(update_fields=["is_superuser"])
-    browser = Client()
-    browser.force_login(staff)
-    return browser
-
-
-def test_the_carts_changelist_runs_the_same_number_of_queries_for_5_or_500_carts(staff_browser):
+def test_the_carts_changelist_runs_the_same_number_of_queries_for_5_or_500_carts(admin_browser):
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            response = staff_browser.get("/admin/carts/cart/", {"status__exact": "abandoned"})
+            response = admin_browser.get("/admin/carts/cart/", {"status__exact": "abandoned"})
         assert response.status_code == 200
         return len(captured)
 
@@ -41,11 +31,11 @@ def test_the_carts_changelist_runs_the_same_number_of_queries_for_5_or_500_carts
     assert with_5 == with_500
 
 
-def test_the_carts_changelist_shows_totals_and_searches_by_email(staff_browser):
+def test_the_carts_changelist_shows_totals_and_searches_by_email(admin_browser):
     month = build_month()
     email = month.carts["a"].user.email
 
-    html = staff_browser.get("/admin/carts/cart/", {"q": email}).content.decode()
+    html = admin_browser.get("/admin/carts/cart/", {"q": email}).content.decode()
 
     assert email in html
     assert "30.00" in html
@@ -56,22 +46,22 @@ def test_the_carts_changelist_shows_totals_and_searches_by_email(staff_browser):
     assert "last_updated__year=2026" in html
 
 
-def test_the_cart_page_lists_its_lines_inline(staff_browser, item):
+def test_the_cart_page_lists_its_lines_inline(admin_browser, item):
     from tests.carts.factories import make_cart
 
     cart = make_cart(lines=[(item, 2)])
 
-    html = staff_browser.get(f"/admin/carts/cart/{cart.pk}/change/").content.decode()
+    html = admin_browser.get(f"/admin/carts/cart/{cart.pk}/change/").content.decode()
 
     assert item.name in html
     assert "20.00" in html
 
 
-def test_the_export_action_streams_the_selected_carts_as_csv(staff_browser):
+def test_the_export_action_streams_the_selected_carts_as_csv(admin_browser):
     month = build_month()
     chosen = month.ids("a", "f")
 
-    response = staff_browser.post(
+    response = admin_browser.post(
         "/admin/carts/cart/", {"action": "export_selected_as_csv", "_selected_action": chosen, "index": 0}
     )
     rows = list(csv.DictReader(io.StringIO(streamed(response))))
@@ -81,22 +71,22 @@ def test_the_export_action_streams_the_selected_carts_as_csv(staff_browser):
     assert {row["status"] for row in rows} == {"abandoned", "checked_out"}
 
 
-def test_abandonment_logs_are_read_only_and_link_to_their_cart(staff_browser):
+def test_abandonment_logs_are_read_only_and_link_to_their_cart(admin_browser):
     log = AbandonmentLogFactory()
 
-    listing = staff_browser.get("/admin/carts/abandonmentlog/").content.decode()
-    detail = staff_browser.get(f"/admin/carts/abandonmentlog/{log.pk}/change/").content.decode()
+    listing = admin_browser.get("/admin/carts/abandonmentlog/").content.decode()
+    detail = admin_browser.get(f"/admin/carts/abandonmentlog/{log.pk}/change/").content.decode()
 
     assert f'href="/admin/carts/cart/{log.cart_id}/change/"' in listing
     assert f'href="/admin/carts/cart/{log.cart_id}/change/"' in detail
     assert 'name="_save"' not in detail
-    assert staff_browser.get("/admin/carts/abandonmentlog/add/").status_code == 403
+    assert admin_browser.get("/admin/carts/abandonmentlog/add/").status_code == 403
     assert Cart.objects.count() == 1
 
 
-def test_the_admin_shows_the_scheduler_jobs_and_runs(staff_browser):
-    index = staff_browser.get("/admin/").content.decode()
+def test_the_admin_shows_the_scheduler_jobs_and_runs(admin_browser):
+    index = admin_browser.get("/admin/").content.decode()
 
     assert re.search(r'href="/admin/django_apscheduler/djangojob/"', index)
-    assert staff_browser.get("/admin/django_apscheduler/djangojob/").status_code == 200
-    assert staff_browser.get("/admin/django_apscheduler/djangojobexecution/").status_code == 200
+    assert admin_browser.get("/admin/django_apscheduler/djangojob/").status_code == 200
+    assert admin_browser.get("/admin/django_apscheduler/djangojobexecution/").status_code == 200

@@ -5,6 +5,8 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -141,8 +143,16 @@ def _wait_for(condition, *, timeout: float, process: subprocess.Popen, what: str
         time.sleep(0.2)
 
 
-def _start_scheduler(tmp_path, **popen) -> tuple[subprocess.Popen, object]:
-    """`manage.py runapscheduler` as its own process on the test database, sweeping every 2 seconds."""
+@dataclass
+class SchedulerProcess:
+    process: subprocess.Popen
+    log: str = ""
+
+
+@contextmanager
+def _scheduler_process(tmp_path, **popen):
+    """`manage.py runapscheduler` as its own process on the test database, sweeping every 2 seconds. On the way out
+    it is killed if still running and its log is kept; a failed check inside shows that log."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url_of_the_test_database(),
@@ -150,11 +160,30 @@ def _start_scheduler(tmp_path, **popen) -> tuple[subprocess.Popen, object]:
         "DJANGO_DEBUG": "0",
         "CART_SWEEP_INTERVAL_SECONDS": "2",
     }
-    output = (tmp_path / "scheduler.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runapscheduler"], cwd=PROJECT_DIR, env=env, stdout=output, stderr=output, **popen
-    )
-    return process, output
+    with (tmp_path / "scheduler.log").open("w+") as output:
+        scheduler = SchedulerProcess(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "runapscheduler"],
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=output,
+                stderr=output,
+                **popen,
+            )
+        )
+        failure = None
+        try:
+            yield scheduler
+        except (AssertionError, subprocess.TimeoutExpired) as exc:
+            failure = exc
+        finally:
+            if scheduler.process.poll() is None:
+                scheduler.process.kill()
+                scheduler.process.wait()
+            output.seek(0)
+            scheduler.log = output.read()
+    if failure is not None:
+        pytest.fail(f"{failure}\n--- the scheduler's log ---\n{scheduler.log}")
 
 
 def _first_sweep_done() -> bool:
@@ -165,9 +194,8 @@ def _first_sweep_done() -> bool:
 @pytest.mark.django_db(transaction=True)
 def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sigterm(item, tmp_path):
     # Given the scheduler running as its own process on the test database, sweeping every 2 seconds
-    process, output = _start_scheduler(tmp_path)
-    failure = None
-    try:
+    with _scheduler_process(tmp_path) as scheduler:
+        process = scheduler.process
         # Once it has swept for the first time, a cart goes stale: only a later, scheduled sweep can mark it
         _wait_for(_first_sweep_done, timeout=20, process=process, what="the first sweep")
         cart = _stale_cart(item)
@@ -186,19 +214,8 @@ def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sig
         stopped = time.monotonic()
         assert process.wait(timeout=5) == 0
         assert time.monotonic() - stopped < 5
-    except (AssertionError, subprocess.TimeoutExpired) as exc:
-        failure = exc
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        output.seek(0)
-        log = output.read()
-        output.close()
-    if failure is not None:
-        pytest.fail(f"{failure}\n--- the scheduler's log ---\n{log}")
-    assert "scheduler stopped" in log, log
-    assert "1 carts marked abandoned" in log, log
+    assert "scheduler stopped" in scheduler.log, scheduler.log
+    assert "1 carts marked abandoned" in scheduler.log, scheduler.log
 
 
 @pytest.mark.slow
@@ -206,22 +223,9 @@ def test_the_scheduler_process_abandons_a_stale_cart_on_its_own_and_stops_on_sig
 def test_ctrl_c_stops_the_scheduler_even_when_a_shell_started_it_with_sigint_ignored(tmp_path):
     # `make run` starts the scheduler as a background job of a shell script, and a shell starts those with SIGINT
     # ignored: Ctrl-C must still stop it, not leave it running behind the web server.
-    process, output = _start_scheduler(tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    failure = None
-    try:
-        _wait_for(_first_sweep_done, timeout=20, process=process, what="the first sweep")
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
-    except (AssertionError, subprocess.TimeoutExpired) as exc:
-        failure = exc
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        output.seek(0)
-        log = output.read()
-        output.close()
-    if failure is not None:
-        pytest.fail(f"{failure}\n--- the scheduler's log ---\n{log}")
-    assert "scheduler stopping on SIGINT" in log, log
-    assert "scheduler stopped" in log, log
+    with _scheduler_process(tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) as scheduler:
+        _wait_for(_first_sweep_done, timeout=20, process=scheduler.process, what="the first sweep")
+        scheduler.process.send_signal(signal.SIGINT)
+        assert scheduler.process.wait(timeout=10) == 0
+    assert "scheduler stopping on SIGINT" in scheduler.log, scheduler.log
+    assert "scheduler stopped" in scheduler.log, scheduler.log

@@ -12,15 +12,6 @@ from tests.users.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_browser(staff) -> Client:
-    staff.is_superuser = True  # the model permissions of the admin
-    staff.save(update_fields=["is_superuser"])
-    browser = Client()
-    browser.force_login(staff)
-    return browser
-
-
 def _issue(count: int) -> list[str]:
     return [AuthToken.objects.create(user=UserFactory(), expiry=None)[1] for _ in range(count)]
 
