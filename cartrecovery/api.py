@@ -4,10 +4,17 @@ import re
 
 import django_filters
 from django import forms
+from django.db import models
+from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import permissions, serializers
 
 # Ids are 64-bit in every supported database; a larger number is bad input, not a database error.
 MAX_ID = 2**63 - 1
+
+# Dates a client may filter on. A shop has no business before 1900 or near year 9999, where date arithmetic and the
+# conversion to UTC overflow (SQLite's adapter raises OverflowError for 0001-01-01T00:00+14:00: a 500).
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 
 class IdField(serializers.IntegerField):
@@ -68,6 +75,36 @@ class IdFilter(django_filters.Filter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    default_error_messages = {"out_of_range": f"Use a date-time between the years {FIRST_YEAR} and {LAST_YEAR}."}
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is not None and not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
+        return moment
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
+class FilterSet(django_filters.rest_framework.FilterSet):
+    """django-filter's, with date-time filters that refuse years outside FIRST_YEAR..LAST_YEAR (a 400 naming the
+    parameter) instead of letting the database overflow."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.rest_framework.FilterSet.FILTER_DEFAULTS,
+        models.DateTimeField: {"filter_class": BoundedIsoDateTimeFilter},
+    }
+
+
+class FilterBackend(DjangoFilterBackend):
+    """The default filter backend: every view's ``filterset_fields`` get the bounded FilterSet above."""
+
+    filterset_base = FilterSet
 
 
 class IsStaff(permissions.BasePermission):

@@ -15,7 +15,8 @@ DUPLICATE_EMAIL = "A user with this email already exists."
 
 def user_register(*, name: str, email: str) -> tuple[User, str]:
     """Register a shopper (no usable password) and return them with their API token, the only time it is shown."""
-    if User.objects.filter(email__iexact=email).exists():
+    email = User.objects.normalize_email(email)
+    if User.objects.with_email(email).exists():
         raise ValidationError({"email": [DUPLICATE_EMAIL]})
     try:
         with transaction.atomic():

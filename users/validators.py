@@ -23,3 +23,21 @@ class SingleLineTextValidator:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, SingleLineTextValidator)
+
+
+@deconstructible
+class AsciiLocalPartValidator:
+    """The part of an email address before the @ in ASCII. Django's EmailValidator means that too, but it matches
+    case-insensitively, so a few non-ASCII letters pass as the ASCII letter they fold to: the long s (U+017F) as
+    "s", the Kelvin sign (U+212A) as "k", the dotless i (U+0131) as "i". Each made a second account that reads like
+    the first. Unicode domains stay allowed."""
+
+    message = "Use an address whose part before the @ is plain ASCII."
+    code = "invalid"
+
+    def __call__(self, value: str) -> None:
+        if not value.rpartition("@")[0].isascii():
+            raise ValidationError(self.message, code=self.code)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AsciiLocalPartValidator)

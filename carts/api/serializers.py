@@ -3,7 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cartrecovery.api import StrictIdField, StrictIntegerField
+from cartrecovery.api import FIRST_YEAR, LAST_YEAR, StrictIdField, StrictIntegerField
 from carts.models import AbandonmentLog, Cart, CartItem
 
 
@@ -117,9 +117,6 @@ class PeriodBoundField(serializers.Field):
         "invalid": "Use an ISO 8601 date (2026-11-28) or date-time (2026-11-28T10:00:00Z).",
         "out_of_range": "Use a date between the years {first} and {last}.",
     }
-    # A shop's report has no business before 1900 or near year 9999, where date arithmetic and time zone
-    # conversion overflow.
-    FIRST_YEAR, LAST_YEAR = 1900, 9998
 
     def __init__(self, *, end_of_day: bool = False, **kwargs):
         self.end_of_day = end_of_day
@@ -133,17 +130,18 @@ class PeriodBoundField(serializers.Field):
         if not isinstance(data, str) or len(data) > 40:
             self.fail("invalid")
         text = data.strip()
+        # A date has no time part: no "T" nor space before one (2026-11-28, also 20261128 or 2026-W48-6).
+        is_date = not any(separator in text for separator in "Tt ")
         try:
-            if len(text) == 10:
-                day = date.fromisoformat(text)
-                moment = datetime.combine(day, time.min)
+            if is_date:
+                moment = datetime.combine(date.fromisoformat(text), time.min)
             else:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             self.fail("invalid")
-        if not self.FIRST_YEAR <= moment.year <= self.LAST_YEAR:
-            self.fail("out_of_range", first=self.FIRST_YEAR, last=self.LAST_YEAR)
-        if len(text) == 10 and self.end_of_day:
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            self.fail("out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
+        if is_date and self.end_of_day:
             moment += timedelta(days=1)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)

@@ -1,4 +1,3 @@
-import django_filters
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -8,7 +7,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 
-from cartrecovery.api import IdFilter, IsStaff
+from cartrecovery.api import FilterSet, IdFilter, IsStaff
 from carts import services
 from carts.models import AbandonmentLog, Cart, CartItem
 from catalog.models import Item
@@ -74,7 +73,7 @@ def resolve_acting_user(request, user_id: int | None) -> User:
     return user
 
 
-class CartFilter(django_filters.FilterSet):
+class CartFilter(FilterSet):
     # A number, not django-filter's default choice among all users: that answered 400 for an id that does not exist
     # and 200 for one that does, so a shopper could probe which user ids exist. Now any id just filters.
     user = IdFilter(field_name="user_id", help_text="Carts of this user (staff: anyone's; a shopper: only their own).")

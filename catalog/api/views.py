@@ -36,7 +36,8 @@ class ItemViewSet(
         return ItemSerializer
 
     def get_permissions(self):
-        if self.action in ("list", "retrieve"):
+        # No action: the route has no handler for this method, and anyone gets the 405.
+        if self.action in ("list", "retrieve", None):
             return [permissions.AllowAny()]
         return [IsStaff()]
 

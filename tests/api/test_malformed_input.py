@@ -249,3 +249,38 @@ def test_an_oversized_body_is_refused_without_a_500(shopper_client, existing, it
 
     assert response.status_code in (400, 413)
     assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/carts/?last_updated__gte=9999-12-31T23:59:59-14:00",  # past year 9999 in UTC
+        "/api/carts/?last_updated__lte=0001-01-01T00:00:00%2B14:00",  # before year 1 in UTC
+        "/api/abandonment-logs/?abandoned_at__lte=0001-01-01T00:00:00%2B14:00",
+        "/api/abandonment-logs/?abandoned_at__gte=1066-10-14T09:00:00Z",
+    ],
+)
+def test_date_filters_out_of_range_are_400_naming_the_parameter(staff_client, existing, url):
+    response = staff_client.get(url)
+
+    assert response.status_code == 400
+    parameter = url.split("?")[1].split("=")[0]
+    assert response.json() == {parameter: ["Use a date-time between the years 1900 and 9998."]}
+
+
+def test_date_filters_in_range_with_an_offset_still_filter(staff_client, existing):
+    def ids(query: str) -> list[int]:
+        response = staff_client.get(f"/api/carts/?{query}")
+        assert response.status_code == 200
+        return [row["cart_id"] for row in response.json()["results"]]
+
+    assert ids("last_updated__gte=2000-01-01T00:00:00%2B14:00") == [existing.pk]
+    assert ids("last_updated__gte=9998-12-31T00:00:00-14:00") == []
+
+
+@pytest.mark.parametrize(("method", "url"), [("get", "/user/register"), ("put", "/item/all"), ("delete", "/item/all")])
+def test_a_method_a_public_route_does_not_have_is_405_for_anyone(api_client, method, url):
+    response = getattr(api_client, method)(url)
+
+    assert response.status_code == 405  # not a 401: logging in would not help
+    assert "not allowed" in response.json()["detail"]

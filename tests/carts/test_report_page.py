@@ -242,6 +242,21 @@ def test_report_json_lists_the_period_newest_abandonment_first(month, staff_clie
     assert rows[0]["recovered"] is True
 
 
+@pytest.mark.parametrize(
+    "period",
+    [
+        {"since": "2026-11-05", "until": "2026-11-20"},
+        {"since": "20261105", "until": "20261120"},  # ISO 8601's basic format
+        {"since": "2026-W45-4", "until": "2026-W47-5"},  # week dates: Thursday 5 and Friday 20 November
+    ],
+)
+def test_every_iso_form_of_a_date_means_that_whole_day(month, staff_client, period):
+    rows = json.loads(streamed(staff_client.get("/cart/report", period)))
+
+    # "until" includes the whole 20th, when cart e was abandoned
+    assert [row["cart_id"] for row in rows] == month.ids("e", "d", "c", "l", "b", "a")
+
+
 def test_report_without_filters_lists_every_cart_ever_abandoned(month, staff_client):
     rows = json.loads(streamed(staff_client.get("/cart/report")))
 

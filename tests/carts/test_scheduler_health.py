@@ -90,3 +90,11 @@ def test_the_admin_index_warns_staff_when_the_scheduler_stalled(interval, staff)
     assert 'id="scheduler-health"' in stalled
     assert 'id="scheduler-health"' not in fine
     assert "sweeping on time" in fine
+
+
+def test_healthz_refuses_a_post_in_json_even_with_csrf_checks_on(interval):
+    # Django's test client skips CSRF checks unless asked; the CSRF middleware's HTML 403 would come first otherwise.
+    response = Client(enforce_csrf_checks=True).post("/healthz")
+
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "POST" not allowed.'}

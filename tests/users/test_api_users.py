@@ -38,6 +38,66 @@ def test_an_email_registers_once_whatever_its_case(api_client, email):
 
 
 @pytest.mark.parametrize(
+    ("existing", "look_alike"),
+    [
+        ("sam@example.com", "\u017fam@example.com"),  # long s
+        ("katherine@example.com", "\u212aatherine@example.com"),  # Kelvin sign
+        ("\u017fam@example.com", "sam@example.com"),  # the look-alike first: it was kept as plain "sam"
+    ],
+)
+def test_a_look_alike_address_is_the_same_account(api_client, existing, look_alike):
+    first = api_client.post("/user/register", {"name": "One", "email": existing}, format="json")
+    assert first.status_code == 201
+
+    response = api_client.post("/user/register", {"name": "Two", "email": look_alike}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"email": ["A user with this email already exists."]}
+    assert User.objects.get().email.isascii()
+
+
+def test_an_address_with_control_characters_is_refused(api_client):
+    response = api_client.post("/user/register", {"name": "Ada", "email": '"a\u0007b"@example.com'}, format="json")
+
+    assert response.status_code == 400
+    assert "email" in response.json()
+    assert not User.objects.exists()
+
+
+def test_a_letter_that_only_looks_ascii_before_the_at_is_refused(api_client):
+    UserFactory(email="ida@example.com")
+
+    response = api_client.post("/user/register", {"name": "Ida", "email": "\u0131da@example.com"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"email": ["Use an address whose part before the @ is plain ASCII."]}
+
+
+def test_a_login_never_matches_two_users_whose_addresses_differ_only_in_case_folding(api_client):
+    # The dotless i (U+0131) has "I" as its upper case. A database from before the ASCII rule may hold both users;
+    # the unique constraint compares LOWER() and allows them, and a login compared with UPPER() (email__iexact on
+    # PostgreSQL) matched both: a 500.
+    dotless = StaffFactory.build(email="\u0131da@example.com")
+    dotless.save()  # as an older version let it in, without today's validation
+    ida = StaffFactory(email="ida@example.com")
+
+    response = api_client.post(
+        "/api/auth/token/", {"email": "ida@example.com", "password": STAFF_PASSWORD}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert AuthToken.objects.get().user == ida
+
+
+def test_staff_find_a_user_by_email_in_any_case(staff_client):
+    ada = UserFactory(email="ada@example.com")
+
+    response = staff_client.get("/api/users/", {"email__iexact": "ADA@Example.com"})
+
+    assert [row["id"] for row in response.json()["results"]] == [ada.pk]
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"email": "a@example.com"}, "name"),

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from cartrecovery.api import StrictCharField
 from users.models import User
-from users.validators import SingleLineTextValidator
+from users.validators import AsciiLocalPartValidator, SingleLineTextValidator
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -18,9 +18,23 @@ class UserDetailSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "email", "is_staff", "email_opt_out", "date_joined"]
 
 
+class AccountEmailField(serializers.EmailField):
+    """An email address as accounts keep it: Unicode NFKC and the domain in lower case
+    (``User.objects.normalize_email``) before it is validated, then the model's own rules (one line of visible
+    characters, as a quoted local part may hold control characters; ASCII before the @)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+        self.validators += [SingleLineTextValidator(), AsciiLocalPartValidator()]
+
+    def to_internal_value(self, data):
+        return User.objects.normalize_email(super().to_internal_value(data))
+
+
 class RegisterInput(serializers.Serializer):
     name = StrictCharField(max_length=150, validators=[SingleLineTextValidator()])
-    email = serializers.EmailField(max_length=254)
+    email = AccountEmailField()
 
 
 class RegisterOutput(serializers.Serializer):
@@ -30,7 +44,7 @@ class RegisterOutput(serializers.Serializer):
 
 
 class TokenInput(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = AccountEmailField()
     password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
     def validate(self, attrs):

@@ -44,7 +44,7 @@ class Command(BaseCommand):
 
     def _ensure_staff(self):
         login_file = Path(settings.BASE_DIR) / "var" / "demo-staff-login.txt"
-        if User.objects.filter(email__iexact=DEMO_STAFF_EMAIL).exists():
+        if User.objects.with_email(DEMO_STAFF_EMAIL).exists():
             self.stdout.write(
                 f"Demo staff login: {DEMO_STAFF_EMAIL} (password printed on the first run, kept in {login_file})"
             )
