@@ -1,8 +1,10 @@
 """Is the scheduler alive? "A scheduler that silently stopped so nothing was sent" is caught here.
 
-The sweep runs every CART_SWEEP_INTERVAL_SECONDS and django-apscheduler records each run. When no successful sweep
-is recorded for two intervals (plus a minute of slack), the scheduler is reported as stalled: on the admin index,
-on /healthz (503 for uptime monitors) and by ``manage.py check_scheduler`` (exit status 1 for cron/monitoring).
+The sweep and the recovery emails job each run every CART_SWEEP_INTERVAL_SECONDS, and django-apscheduler records
+each run. When either has no successful run recorded for two intervals (plus a minute of slack), the scheduler is
+reported as stalled: on the admin index, on /healthz (503 for uptime monitors) and by ``manage.py check_scheduler``
+(exit status 1 for cron/monitoring). Watching the emails job too matters: a sweep that runs while every email run
+fails (a broken mail server setting, say) would otherwise look healthy while nothing is sent.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Max
 from django_apscheduler.models import DjangoJobExecution
 
-from .scheduler import SWEEP_JOB_ID
+from .scheduler import RECOVERY_EMAILS_JOB_ID, SWEEP_JOB_ID
+
+# The jobs that must keep succeeding, and how the messages name a run of each.
+WATCHED_JOBS = {SWEEP_JOB_ID: "sweep", RECOVERY_EMAILS_JOB_ID: "run of the recovery emails job"}
 
 
 @dataclass(frozen=True)
@@ -29,15 +35,28 @@ def allowed_silence() -> timedelta:
 
 
 def scheduler_health(*, now: datetime) -> SchedulerHealth:
-    runs = DjangoJobExecution.objects.filter(job_id=SWEEP_JOB_ID).order_by("-run_time")
-    last_sweep_at = runs.filter(status=DjangoJobExecution.SUCCESS).values_list("run_time", flat=True).first()
-    last_error_at = runs.filter(status=DjangoJobExecution.ERROR).values_list("run_time", flat=True).first()
-    if last_sweep_at is None:
-        return SchedulerHealth(False, None, last_error_at, "No sweep has ever completed: is runapscheduler running?")
-    silence = now - last_sweep_at
-    if silence > allowed_silence():
-        minutes = int(silence.total_seconds() // 60)
-        return SchedulerHealth(
-            False, last_sweep_at, last_error_at, f"No sweep completed for {minutes} minutes: is runapscheduler running?"
-        )
-    return SchedulerHealth(True, last_sweep_at, last_error_at, "The scheduler is sweeping on time.")
+    runs = DjangoJobExecution.objects.filter(job_id__in=WATCHED_JOBS).order_by()
+    last_success = dict(
+        runs.filter(status=DjangoJobExecution.SUCCESS)
+        .values("job_id")
+        .annotate(last=Max("run_time"))
+        .values_list("job_id", "last")
+    )
+    last_error_at = runs.filter(status=DjangoJobExecution.ERROR).aggregate(last=Max("run_time"))["last"]
+    last_sweep_at = last_success.get(SWEEP_JOB_ID)
+
+    def stalled(message: str) -> SchedulerHealth:
+        return SchedulerHealth(False, last_sweep_at, last_error_at, message)
+
+    for job_id, a_run in WATCHED_JOBS.items():
+        last = last_success.get(job_id)
+        if last is None:
+            return stalled(f"No {a_run} has ever completed: is runapscheduler running?")
+        silence = now - last
+        if silence > allowed_silence():
+            minutes = int(silence.total_seconds() // 60)
+            return stalled(
+                f"No {a_run} completed for {minutes} minutes: is runapscheduler running? "
+                "Failed runs and their errors are under Django job executions in the admin."
+            )
+    return SchedulerHealth(True, last_sweep_at, last_error_at, "The scheduler is sweeping and sending on time.")

@@ -9,14 +9,24 @@ from django.utils import timezone
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from carts.health import scheduler_health
-from carts.scheduler import SWEEP_JOB_ID
+from carts.scheduler import RECOVERY_EMAILS_JOB_ID, SWEEP_JOB_ID
 
 pytestmark = pytest.mark.django_db
 
 
-def record_sweep(at, status=DjangoJobExecution.SUCCESS):
-    job, _ = DjangoJob.objects.get_or_create(id=SWEEP_JOB_ID, defaults={"job_state": b""})
+def record_run(at, status=DjangoJobExecution.SUCCESS, job_id=SWEEP_JOB_ID):
+    job, _ = DjangoJob.objects.get_or_create(id=job_id, defaults={"job_state": b""})
     DjangoJobExecution.objects.create(job=job, status=status, run_time=at)
+
+
+def record_sweep(at, status=DjangoJobExecution.SUCCESS):
+    record_run(at, status, SWEEP_JOB_ID)
+
+
+def record_both_jobs(at):
+    """A scheduler at work: the sweep and the recovery emails job both completed at ``at``."""
+    record_run(at, job_id=SWEEP_JOB_ID)
+    record_run(at, job_id=RECOVERY_EMAILS_JOB_ID)
 
 
 @pytest.fixture
@@ -32,8 +42,8 @@ def test_a_scheduler_that_never_swept_is_unhealthy(interval, clock):
     assert "runapscheduler" in health.message
 
 
-def test_a_recent_sweep_is_healthy_and_two_missed_intervals_are_not(interval, clock):
-    record_sweep(clock.now())
+def test_recent_runs_are_healthy_and_two_missed_intervals_are_not(interval, clock):
+    record_both_jobs(clock.now())
 
     assert scheduler_health(now=clock.now() + 2 * interval + timedelta(seconds=59)).healthy
     late = scheduler_health(now=clock.now() + 2 * interval + timedelta(seconds=61))
@@ -54,7 +64,7 @@ def test_failing_sweeps_do_not_count_as_alive(interval, clock):
 def test_healthz_answers_503_when_stalled_and_200_when_sweeping(interval, client):
     assert client.get("/healthz").status_code == 503
 
-    record_sweep(timezone.now())
+    record_both_jobs(timezone.now())
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -62,7 +72,7 @@ def test_healthz_answers_503_when_stalled_and_200_when_sweeping(interval, client
 
 
 def test_healthz_answers_head_for_monitors_and_refuses_writes_in_json(interval, client):
-    record_sweep(timezone.now())
+    record_both_jobs(timezone.now())
 
     assert client.head("/healthz").status_code == 200
     refused = client.post("/healthz")
@@ -75,7 +85,7 @@ def test_check_scheduler_fails_for_monitoring_when_stalled(interval):
     with pytest.raises(CommandError, match="runapscheduler"):
         call_command("check_scheduler")
 
-    record_sweep(timezone.now())
+    record_both_jobs(timezone.now())
     call_command("check_scheduler")
 
 
@@ -84,12 +94,48 @@ def test_the_admin_index_warns_staff_when_the_scheduler_stalled(interval, staff)
     browser.force_login(staff)
 
     stalled = browser.get("/admin/").content.decode()
-    record_sweep(timezone.now())
+    record_both_jobs(timezone.now())
     fine = browser.get("/admin/").content.decode()
 
     assert 'id="scheduler-health"' in stalled
     assert 'id="scheduler-health"' not in fine
     assert "sweeping on time" in fine
+
+
+def test_the_latest_success_counts_not_the_first(interval, clock):
+    record_both_jobs(clock.now() - 10 * interval)
+    record_both_jobs(clock.now())
+
+    health = scheduler_health(now=clock.now())
+
+    assert health.healthy
+    assert health.last_sweep_at == clock.now()
+
+
+def test_a_sweep_on_time_while_every_email_run_fails_is_a_stalled_scheduler(interval, clock):
+    # Nothing would be sent: a broken mail setting, say. Complaint 3 of the brief, "nothing was sent", must show.
+    record_both_jobs(clock.now() - 3 * interval)
+    record_sweep(clock.now())
+    record_run(clock.now(), status=DjangoJobExecution.ERROR, job_id=RECOVERY_EMAILS_JOB_ID)
+
+    health = scheduler_health(now=clock.now())
+
+    assert not health.healthy
+    assert health.message.startswith("No run of the recovery emails job completed for 15 minutes")
+    assert health.last_error_at == clock.now()
+    with pytest.raises(CommandError, match="recovery emails job"):
+        call_command("check_scheduler")
+
+
+def test_another_jobs_success_does_not_stand_for_the_sweep(interval, clock):
+    record_both_jobs(clock.now() - 3 * interval)
+    record_run(clock.now(), job_id=RECOVERY_EMAILS_JOB_ID)
+    record_run(clock.now(), job_id="scheduler.delete_old_job_executions")
+
+    health = scheduler_health(now=clock.now())
+
+    assert not health.healthy
+    assert health.message.startswith("No sweep completed for 15 minutes")
 
 
 def test_healthz_refuses_a_post_in_json_even_with_csrf_checks_on(interval):

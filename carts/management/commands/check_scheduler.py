@@ -5,7 +5,10 @@ from carts.health import scheduler_health
 
 
 class Command(BaseCommand):
-    help = "Exit with status 1 when no sweep has completed for two intervals (for cron or a monitoring probe)."
+    help = (
+        "Exit with status 1 when no sweep or no recovery emails run has completed for two intervals (for cron or a "
+        "monitoring probe)."
+    )
 
     def handle(self, **options):
         health = scheduler_health(now=timezone.now())
