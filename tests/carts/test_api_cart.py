@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 
 from carts.models import AbandonmentLog, Cart, CartItem
+from carts.services import cart_add_item
 from tests.carts.factories import make_cart
 from tests.catalog.factories import ItemFactory
 from tests.conftest import client_for
@@ -42,6 +43,17 @@ def test_adding_an_item_already_in_the_cart_adds_to_its_quantity(shopper_client,
     line = CartItem.objects.get(cart__user=shopper)
     assert line.quantity == 5
     assert Cart.objects.get(user=shopper).total == Decimal("50.00")
+
+
+def test_the_cart_total_is_exact_money_not_a_float(shopper, clock):
+    item = ItemFactory(price=Decimal("19.99"))
+
+    cart, _ = cart_add_item(user=shopper, item=item, quantity=3, now=clock.now())
+
+    assert isinstance(cart.total, Decimal)
+    assert cart.total == Decimal("59.97")
+    cart.refresh_from_db()
+    assert cart.total == Decimal("59.97")
 
 
 def test_the_line_keeps_the_price_it_was_added_at(shopper_client, shopper, item):

@@ -156,6 +156,26 @@ def test_a_planned_step_is_cancelled_if_the_cart_is_checked_out_before_it_goes(a
     assert mail.outbox == []
 
 
+@pytest.mark.parametrize("change", ["checkout", "opt-out"])
+def test_the_claim_itself_cancels_a_due_email_whose_shopper_checked_out_or_opted_out(
+    abandoned_cart, clock, shopper, change
+):
+    """The claim re-checks the cart, not only the send: such a row is never handed to a sender."""
+    email = RecoveryEmailFactory(cart=abandoned_cart, step=1, planned_at=clock.now(), next_attempt_at=clock.now())
+    if change == "checkout":
+        Cart.objects.filter(pk=abandoned_cart.pk).update(status=Cart.Status.CHECKED_OUT, checked_out_at=clock.now())
+    else:
+        shopper.email_opt_out = True
+        shopper.save()
+    clock.advance(seconds=HOUR)
+
+    claimed = recovery_module._claim_batch(now=clock.now(), claimed_at=clock.now(), batch_size=10)
+
+    email.refresh_from_db()
+    assert claimed == ([], 1)
+    assert (email.status, email.last_error, email.claimed_at) == ("cancelled", CANCELLED_NOTE, None)
+
+
 def test_a_failing_backend_is_retried_with_backoff_then_marked_failed(abandoned_cart, clock, settings):
     settings.EMAIL_BACKEND = "tests.carts.test_recovery_emails.BrokenBackend"
     clock.advance(seconds=HOUR)

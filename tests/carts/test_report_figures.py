@@ -160,6 +160,22 @@ def test_the_default_period_is_the_last_30_days_today_included(clock):
     assert period_bounds(since=since, until=until) == (at(10, 30), at(11, 29))
 
 
+def test_the_default_period_ends_on_the_shop_s_today_not_utc_s(settings):
+    settings.TIME_ZONE = "America/New_York"
+
+    since, until = default_period(now=at(11, 28, 2))  # 21:00 on the 27th in New York
+
+    assert (since, until) == (date(2026, 10, 29), date(2026, 11, 27))
+
+
+def test_a_period_runs_from_the_shop_s_midnight_to_midnight_across_a_dst_change(settings):
+    settings.TIME_ZONE = "America/New_York"
+
+    bounds = period_bounds(since=date(2026, 11, 1), until=date(2026, 11, 30))
+
+    assert bounds == (at(11, 1, 4), at(12, 1, 5))  # summer time until 1 November, winter time after
+
+
 def test_a_cart_checked_out_after_an_abandonment_through_the_services_counts_as_recovered_revenue(item, clock):
     cart = make_cart(lines=[(item, 3)], status=Cart.Status.ABANDONED, abandoned_at=clock.now())
     clock.advance(hours=2)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from carts.models import Cart
 from tests.carts.factories import CartFactory, RecoveryEmailFactory
-from tests.carts.report_fixtures import NOVEMBER, NOVEMBER_ROWS, build_month
+from tests.carts.report_fixtures import NOVEMBER, NOVEMBER_ROWS, at, build_month
 from tests.conftest import client_for
 from tests.users.factories import UserFactory
 
@@ -255,6 +255,19 @@ def test_every_iso_form_of_a_date_means_that_whole_day(month, staff_client, peri
 
     # "until" includes the whole 20th, when cart e was abandoned
     assert [row["cart_id"] for row in rows] == month.ids("e", "d", "c", "l", "b", "a")
+
+
+@pytest.mark.parametrize("until", ["2026-11-05", "2026-11-05T23:59:59"])
+def test_dates_and_date_times_without_an_offset_are_read_in_the_shop_time_zone(staff_client, settings, until):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    CartFactory(status=Cart.Status.ABANDONED, abandoned_at=at(11, 4, 18))  # 23:30 on the 4th in Kolkata
+    fifth = CartFactory(status=Cart.Status.ABANDONED, abandoned_at=at(11, 4, 20))  # 01:30 on the 5th
+    CartFactory(status=Cart.Status.ABANDONED, abandoned_at=at(11, 5, 19))  # 00:30 on the 6th
+
+    response = staff_client.get("/cart/report", {"since": "2026-11-05", "until": until})
+
+    assert response.status_code == 200
+    assert [row["cart_id"] for row in json.loads(streamed(response))] == [fifth.pk]
 
 
 def test_report_without_filters_lists_every_cart_ever_abandoned(month, staff_client):

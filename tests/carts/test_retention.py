@@ -75,6 +75,23 @@ def test_closed_carts_past_retention_go_with_their_lines_log_and_emails(retentio
     assert not RecoveryEmail.objects.exists()
 
 
+def test_open_carts_are_kept_however_long_ago_they_were_touched(settings, item, clock):
+    settings.CART_RETENTION_DAYS = 30
+    long_ago = clock.now() - timedelta(days=400)
+    forgotten = make_cart(lines=[(item, 2)], last_updated=long_ago)
+    came_back_and_emptied = make_cart(
+        abandoned_at=long_ago - WEEK,
+        recovered_at=long_ago,
+        recovery_source=Cart.RecoverySource.RETURNED,
+        last_updated=long_ago,
+    )
+
+    result = prune_old_carts(now=clock.now())
+
+    assert (result.empty_carts, result.expired_carts) == (0, 0)
+    assert set(Cart.objects.values_list("pk", flat=True)) == {forgotten.pk, came_back_and_emptied.pk}
+
+
 def test_retention_zero_keeps_closed_carts_forever(settings, item, clock):
     settings.CART_RETENTION_DAYS = 0
     ancient = clock.now() - timedelta(days=5000)

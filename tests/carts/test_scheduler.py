@@ -124,6 +124,17 @@ def test_the_prune_job_deletes_job_runs_older_than_the_max_age_and_keeps_the_res
     assert not DjangoJobExecution.objects.filter(pk=old.pk).exists()
 
 
+def test_the_prune_carts_job_really_deletes_carts_past_retention(item, settings):
+    settings.CART_RETENTION_DAYS = 30
+    long_ago = timezone.now() - timedelta(days=400)
+    cart = make_cart(lines=[(item, 1)], status=Cart.Status.CHECKED_OUT, checked_out_at=long_ago, last_updated=long_ago)
+
+    result = jobs.prune_carts_job.__wrapped__()
+
+    assert (result.expired_carts, result.dry_run) == (1, False)
+    assert not Cart.objects.filter(pk=cart.pk).exists()
+
+
 # --- the real process -------------------------------------------------------------------------------------------
 
 
