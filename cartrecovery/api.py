@@ -5,9 +5,12 @@ import re
 import django_filters
 from django import forms
 from django.db import models
+from django.http import Http404
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import permissions, serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
 
 # Ids are 64-bit in every supported database; a larger number is bad input, not a database error.
 MAX_ID = 2**63 - 1
@@ -105,6 +108,20 @@ class FilterBackend(DjangoFilterBackend):
     """The default filter backend: every view's ``filterset_fields`` get the bounded FilterSet above."""
 
     filterset_base = FilterSet
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's, except that a ``?format=`` the view does not offer is a 400 in JSON naming the parameter and the formats
+    there are, not a bare 404 "Not found." (rendered in the view's first format, YAML for the schema) that reads as
+    if the route did not exist."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except Http404:
+            offered = ", ".join(sorted({renderer.format for renderer in renderers}))
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+            raise serializers.ValidationError({"format": [f"Use one of: {offered}."]}) from None
 
 
 class IsStaff(permissions.BasePermission):

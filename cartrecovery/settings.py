@@ -231,6 +231,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["cartrecovery.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["cartrecovery.api.FilterBackend"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cartrecovery.api.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -284,3 +284,18 @@ def test_a_method_a_public_route_does_not_have_is_405_for_anyone(api_client, met
 
     assert response.status_code == 405  # not a 401: logging in would not help
     assert "not allowed" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("url", "offered"),
+    [
+        ("/cart/report?format=xml", "csv, json"),
+        ("/api/carts/?format=csv", "json"),
+        ("/api/schema/?format=xml", "json, yaml"),
+    ],
+)
+def test_a_format_the_route_does_not_offer_is_400_naming_the_parameter(staff_client, url, offered):
+    response = staff_client.get(url)
+
+    assert response.status_code == 400
+    assert response.json() == {"format": [f"Use one of: {offered}."]}
