@@ -3,6 +3,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cartrecovery.admin import OverflowSafeChangeListMixin
+
 from .models import AbandonmentLog, Cart, CartItem, RecoveryEmail
 from .recovery import recovery_emails_resend
 from .selectors import cart_rows
@@ -27,7 +29,7 @@ class CartItemInline(admin.TabularInline):
         return line.line_total
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -53,7 +55,7 @@ class CartColumnsMixin:
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     # item_count/total are the cart's own columns, kept equal to the lines by the services: no per-row query.
     list_display = (
         "id",

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from cartrecovery.admin import OverflowSafeChangeListMixin
+
 from .models import Item
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     list_display = ("name", "price", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name",)

@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from knox.models import AuthToken
 
+from cartrecovery.admin import OverflowSafeChangeListMixin
+
 from .models import User
 
 
@@ -19,7 +21,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(OverflowSafeChangeListMixin, BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreateForm
     list_display = ("email", "name", "is_staff", "email_opt_out", "date_joined")
@@ -43,7 +45,7 @@ admin.site.unregister(AuthToken)
 
 
 @admin.register(AuthToken)
-class AuthTokenAdmin(admin.ModelAdmin):
+class AuthTokenAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     list_display = ("token_key", "user", "created", "expiry")
     list_select_related = ("user",)
     search_fields = ("user__email", "token_key")
