@@ -6,6 +6,12 @@ from knox.models import AuthToken
 from cartrecovery.admin import OverflowSafeChangeListMixin
 
 from .models import User
+from .validators import AsciiLocalPartValidator
+
+
+def _ascii_before_the_at(email: str) -> str:
+    AsciiLocalPartValidator()(User.objects.normalize_email(email))
+    return email
 
 
 class UserCreateForm(UserCreationForm):
@@ -13,11 +19,19 @@ class UserCreateForm(UserCreationForm):
         model = User
         fields = ("email", "name")
 
+    def clean_email(self):
+        return _ascii_before_the_at(self.cleaned_data["email"])
+
 
 class UserEditForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+    def clean_email(self):
+        # Only a changed address: a user stored before the rule stays editable (to set the opt-out, say).
+        email = self.cleaned_data["email"]
+        return _ascii_before_the_at(email) if "email" in self.changed_data else email
 
 
 @admin.register(User)

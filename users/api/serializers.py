@@ -44,7 +44,8 @@ class RegisterOutput(serializers.Serializer):
 
 
 class TokenInput(serializers.Serializer):
-    email = AccountEmailField()
+    # As typed: the login tries it before its normalised form (UserManager.get_by_natural_key).
+    email = serializers.EmailField(max_length=254)
     password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
     def validate(self, attrs):
