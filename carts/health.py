@@ -4,7 +4,8 @@ The sweep and the recovery emails job each run every CART_SWEEP_INTERVAL_SECONDS
 each run. When either has no successful run recorded for two intervals (plus a minute of slack), the scheduler is
 reported as stalled: on the admin index, on /healthz (503 for uptime monitors) and by ``manage.py check_scheduler``
 (exit status 1 for cron/monitoring). Watching the emails job too matters: a sweep that runs while every email run
-fails (a broken mail server setting, say) would otherwise look healthy while nothing is sent.
+fails would otherwise look healthy while nothing is sent. A run in which every send failed (a mail server that
+refuses everything, a wrong EMAIL_HOST) counts as a failed run (``NothingSent`` in carts/scheduler.py).
 """
 
 from __future__ import annotations

@@ -61,9 +61,18 @@ def sweep_job() -> SweepResult:
     return sweep_abandoned_carts(now=timezone.now())
 
 
+class NothingSent(Exception):
+    """Every email a run tried to send failed."""
+
+
 @util.close_old_connections
 def recovery_emails_job() -> None:
-    """Plan, claim and send the recovery emails that are due."""
+    """Plan, claim and send the recovery emails that are due.
+
+    A run in which every send failed raises NothingSent once its counts are logged (each email keeps its own error
+    and retries as before). APScheduler then records the run as an error, so a mail server that refuses everything,
+    or a wrong EMAIL_HOST, turns the scheduler health red within two intervals (carts/health.py) instead of leaving
+    it green while nothing goes out. A run with nothing due, or with one success, is a success."""
     result = send_due_recovery_emails(now=timezone.now())
     logger.info(
         "recovery emails job: %d sent, %d to retry, %d failed (%.2f s)",
@@ -72,6 +81,12 @@ def recovery_emails_job() -> None:
         result.failed,
         result.seconds,
     )
+    if result.sent == 0 and result.retrying + result.failed > 0:
+        raise NothingSent(
+            f"every recovery email of this run failed to send ({result.retrying} to retry, {result.failed} failed for"
+            " good): is the mail server reachable and EMAIL_* set right? Each error is in the log and on the email"
+            " in the admin."
+        )
 
 
 @util.close_old_connections

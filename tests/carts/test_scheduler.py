@@ -107,6 +107,19 @@ def test_the_recovery_emails_job_sends_the_reminder_that_is_due(item, shopper, s
     assert [message.to for message in mail.outbox] == [[shopper.email]]
 
 
+def test_a_recovery_emails_run_in_which_every_send_fails_is_a_failed_run(item, shopper, settings):
+    settings.CART_RECOVERY_EMAIL_STEPS = [3600, 86400]
+    settings.EMAIL_BACKEND = "tests.carts.test_recovery_emails.BrokenBackend"
+    abandoned_at = timezone.now() - timedelta(hours=2)
+    cart = make_cart(user=shopper, lines=[(item, 1)], status=Cart.Status.ABANDONED, abandoned_at=abandoned_at)
+
+    with pytest.raises(jobs.NothingSent, match="1 to retry"):
+        jobs.recovery_emails_job.__wrapped__()
+
+    assert cart.recovery_emails.get().status == "pending"  # kept, to be retried as before
+    jobs.recovery_emails_job.__wrapped__()  # then nothing is due (the retry waits): not a failure
+
+
 def test_the_prune_job_deletes_job_runs_older_than_the_max_age_and_keeps_the_rest():
     now = timezone.now()
     job = DjangoJob.objects.create(id="some-job", job_state=b"")
