@@ -1,6 +1,7 @@
 """Small pieces every app's API shares."""
 
 import re
+from datetime import UTC, datetime
 
 import django_filters
 from django import forms
@@ -81,12 +82,19 @@ class IdFilter(django_filters.Filter):
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
-    default_error_messages = {"out_of_range": f"Use a date-time between the years {FIRST_YEAR} and {LAST_YEAR}."}
+    """A date-time before FIRST_YEAR or after LAST_YEAR stands for "no bound" (clients send 0001-01-01 or
+    9999-12-31T23:59:59 for that, .NET's DateTime.MinValue and MaxValue): it is clamped to the range, which holds every
+    date a shop has, instead of reaching the database, where converting it to UTC overflows."""
+
+    LOWEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+    HIGHEST = datetime(LAST_YEAR, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
 
     def to_python(self, value):
         moment = super().to_python(value)
-        if moment is not None and not FIRST_YEAR <= moment.year <= LAST_YEAR:
-            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
+        if moment is not None and moment.year < FIRST_YEAR:
+            return self.LOWEST
+        if moment is not None and moment.year > LAST_YEAR:
+            return self.HIGHEST
         return moment
 
 
@@ -95,8 +103,8 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class FilterSet(django_filters.rest_framework.FilterSet):
-    """django-filter's, with date-time filters that refuse years outside FIRST_YEAR..LAST_YEAR (a 400 naming the
-    parameter) instead of letting the database overflow."""
+    """django-filter's, with date-time filters clamped to the years FIRST_YEAR..LAST_YEAR instead of letting the
+    database overflow (a 500 on SQLite)."""
 
     FILTER_DEFAULTS = {
         **django_filters.rest_framework.FilterSet.FILTER_DEFAULTS,

@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_apscheduler.admin import DjangoJobAdmin, DjangoJobExecutionAdmin
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from cartrecovery.admin import OverflowSafeChangeListMixin
 
@@ -146,3 +148,10 @@ class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
             + (f" {skipped} not failed, left as they were." if skipped else ""),
             messages.SUCCESS if queued else messages.WARNING,
         )
+
+
+# The scheduler's run history (django-apscheduler's admin), with the same guard against a date filter past year 1 or
+# 9999 as every other list here.
+for _model, _admin_class in ((DjangoJob, DjangoJobAdmin), (DjangoJobExecution, DjangoJobExecutionAdmin)):
+    admin.site.unregister(_model)
+    admin.site.register(_model, type(_admin_class.__name__, (OverflowSafeChangeListMixin, _admin_class), {}))

@@ -148,6 +148,8 @@ def test_admin_is_for_staff_only(world, staff, who, expected):
         "/admin/catalog/item/?created_at__gte=0001-01-01T00:00:00%2B14:00",
         "/admin/users/user/?date_joined__gte=0001-01-01T00:00:00%2B14:00",
         "/admin/knox/authtoken/?created__gte=0001-01-01T00:00:00%2B14:00",
+        "/admin/django_apscheduler/djangojobexecution/?run_time__gte=0001-01-01T00:00:00%2B14:00",
+        "/admin/django_apscheduler/djangojob/?next_run_time__gte=0001-01-01T00:00:00%2B14:00",
     ],
 )
 def test_an_admin_list_filtered_on_a_date_past_year_1_or_9999_is_not_a_server_error(admin_browser, url):
