@@ -29,9 +29,11 @@ test: $(VENV)/.dev-deps
 test-pg: $(VENV)/.dev-deps
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/cartrecovery $(PY) -m pytest $(PYTEST_ARGS)
 
+## lint: ruff (lint and format) and the apps' layers (import-linter)
 lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check --fix .

@@ -84,9 +84,11 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from carts.models import Cart, CartItem, RecoveryEmail
-    from carts.recovery import DEFAULT_BATCH_SIZE, plan_due_recovery_emails, send_due_recovery_emails
+    from carts.models import Cart, CartItem
     from catalog.models import Item
+    from recovery.models import RecoveryEmail
+    from recovery.planning import plan_due_recovery_emails
+    from recovery.sending import DEFAULT_BATCH_SIZE, send_due_recovery_emails
     from users.models import User
 
     try:

@@ -190,8 +190,8 @@ def consistency_problems(ledger: dict) -> tuple[list[str], dict]:
     """Compare the database (Django already set up on the bench database) with the shoppers' ledger."""
     from django.db.models import F, Q
 
-    from carts.integrity import check_integrity
     from carts.models import AbandonmentLog, Cart, CartItem
+    from core.integrity import check_integrity
 
     problems: list[str] = [f"client-side: {text}" for text in ledger["unexpected"]]
     carts = ledger["carts"]

@@ -104,7 +104,8 @@ def insert_select(cursor, model, columns: dict[str, str], *, count: int, dialect
 def load(*, carts: int, abandoned: int, days: int, vendor: str) -> None:
     from django.db import connection, transaction
 
-    from carts.models import AbandonmentLog, Cart, RecoveryEmail
+    from carts.models import AbandonmentLog, Cart
+    from recovery.models import RecoveryEmail
     from users.models import User
 
     dialect = SqlDialect(vendor, datetime.now(UTC))

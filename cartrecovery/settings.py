@@ -1,10 +1,10 @@
 """Settings for Cart Recovery.
 
-One module, read from the environment with defaults that run locally (see the settings table in README.md).
+One module, read from the environment with defaults that run locally (every variable is in the settings table of
+docs/contract.md and README.md). The test suite's few differences are in cartrecovery/settings_test.py.
 """
 
 import os
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -41,20 +41,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
-# pytest imports this module in-process; test runs and `makemigrations` may use the dev-only key.
-TESTING = "pytest" in sys.modules
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    if DEBUG or TESTING or sys.argv[1:2] == ["makemigrations"]:
+    if DEBUG:
         SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production"  # noqa: S105
     else:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
-if TESTING:
-    ALLOWED_HOSTS += ["testserver"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,19 +67,26 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_apscheduler",
+    # The project's apps, in their layers (each imports only the ones before it; import-linter holds it, see
+    # pyproject.toml): core; users, catalog; carts; recovery; reports; scheduler; demo.
+    "core",
     "users",
     "catalog",
     "carts",
+    "recovery",
+    "reports",
+    "scheduler",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "cartrecovery.middleware.RequestBodyLimitMiddleware",  # 413 before a too-large body is read
-    "cartrecovery.middleware.RefuseNulMiddleware",  # 400 for a NUL in the query string, which PostgreSQL refuses
+    "core.middleware.RequestBodyLimitMiddleware",  # 413 before a too-large body is read
+    "core.middleware.RefuseNulMiddleware",  # 400 for a NUL in the query string, which PostgreSQL refuses
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "cartrecovery.middleware.CommonMiddleware",  # Django's, without the slash redirect for API writes
+    "core.middleware.CommonMiddleware",  # Django's, without the slash redirect for API writes
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -127,9 +130,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not shared-cache memory: concurrency tests then lock the way production does.
-    (BASE_DIR / "var").mkdir(exist_ok=True)
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
@@ -140,9 +140,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -155,7 +152,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -173,7 +170,7 @@ CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG and not TESTING:
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
@@ -224,20 +221,20 @@ APSCHEDULER_RUN_NOW_TIMEOUT = 25
 # --- REST framework -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "cartrecovery.authentication.TokenAuthentication",
+        "core.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["cartrecovery.parsers.SafeJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_FILTER_BACKENDS": ["cartrecovery.api.FilterBackend"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cartrecovery.api.ContentNegotiation",
+    "DEFAULT_FILTER_BACKENDS": ["core.filters.FilterBackend"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "cartrecovery.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    # Registration and the token exchange are rate-limited per client address (cartrecovery/throttling.py);
+    # Registration and the token exchange are rate-limited per client address (core/throttling.py);
     # "off" disables a limit. NUM_PROXIES=0 trusts no X-Forwarded-For, so a client cannot forge its address.
     "DEFAULT_THROTTLE_RATES": {
         "register": env_str("DJANGO_THROTTLE_REGISTER", "30/minute"),
@@ -270,12 +267,12 @@ SPECTACULAR_SETTINGS = {
     # Two models have a "status": name their enums so the schema (and `check --deploy`) has no naming collision.
     "ENUM_NAME_OVERRIDES": {
         "CartStatusEnum": "carts.models.Cart.Status",
-        "RecoveryEmailStatusEnum": "carts.models.RecoveryEmail.Status",
+        "RecoveryEmailStatusEnum": "recovery.models.RecoveryEmail.Status",
     },
     # Error responses (400/401/403/404, and 409/413 on writes) are documented on every operation in one place.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "cartrecovery.schema.add_error_responses",
+        "core.schema.add_error_responses",
     ],
 }
 

@@ -1,27 +1,29 @@
-"""URL map. The seed-compatible routes (/user, /item, /cart) are a second map onto the same viewsets as /api/."""
+"""The URL map, in three lists.
+
+- ``seed_routes``: the ten routes of the seed's API, at their exact paths. They are a second map onto the same
+  viewsets and views as ``/api/`` (one implementation).
+- ``api_routes``: the REST resources, the token exchange, the report's metrics, the schema and its docs.
+- ``pages``: what people open in a browser: the landing page, the admin, the recovery links' pages, /healthz.
+"""
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
 
-from cartrecovery.health import healthz
-from carts.api.recovery import RecoveryEmailViewSet
-from carts.api.views import AbandonmentLogViewSet, CartViewSet
+from carts.api.views import CartViewSet
 from catalog.api.views import ItemViewSet
+from core.views import landing_page
+from reports.api.views import report_json_or_csv
+from reports.views import abandoned_report_page
+from scheduler.views import healthz
 from users.api.views import ObtainTokenView, UserViewSet
+
+from .router import router
 
 admin.site.site_header = "Cart Recovery"
 admin.site.site_title = "Cart Recovery"
 admin.site.index_title = "Carts, recovery and reports"
-
-router = DefaultRouter()
-router.register("users", UserViewSet, basename="user")
-router.register("items", ItemViewSet, basename="item")
-router.register("carts", CartViewSet, basename="cart")
-router.register("abandonment-logs", AbandonmentLogViewSet, basename="abandonmentlog")
-router.register("recovery-emails", RecoveryEmailViewSet, basename="recoveryemail")
 
 seed_routes = [
     path("user/register", UserViewSet.as_view({"post": "register"}), name="seed-user-register"),
@@ -32,11 +34,11 @@ seed_routes = [
     path("cart/remove", CartViewSet.as_view({"post": "remove"}), name="seed-cart-remove"),
     path("cart/view", CartViewSet.as_view({"get": "view"}), name="seed-cart-view"),
     path("cart/checkout", CartViewSet.as_view({"post": "checkout"}), name="seed-cart-checkout"),
+    path("cart/report", report_json_or_csv, name="seed-cart-report"),
+    path("cart/abandoned", abandoned_report_page, name="seed-cart-abandoned"),
 ]
 
-urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+api_routes = [
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", staff_member_required(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
@@ -46,13 +48,20 @@ urlpatterns = [
         staff_member_required(SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html")),
         name="api-redoc",
     ),
-    path("api/report/", include("carts.api.report")),
+    path("api/report/", include("reports.urls")),
     path("api/", include(router.urls)),
-    path("", include("carts.urls")),
-    *seed_routes,
 ]
 
-handler400 = "cartrecovery.errors.bad_request"
-handler403 = "cartrecovery.errors.permission_denied"
-handler404 = "cartrecovery.errors.not_found"
-handler500 = "cartrecovery.errors.server_error"
+pages = [
+    path("", landing_page, name="landing"),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("", include("recovery.urls")),
+]
+
+urlpatterns = [*seed_routes, *api_routes, *pages]
+
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

@@ -1,16 +1,10 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django_apscheduler.admin import DjangoJobAdmin, DjangoJobExecutionAdmin
-from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
-from cartrecovery.admin import OverflowSafeChangeListMixin
+from core.admin import OverflowSafeChangeListMixin, ReadOnlyAdmin
 
-from .models import AbandonmentLog, Cart, CartItem, RecoveryEmail
-from .recovery import recovery_emails_resend
-from .selectors import cart_rows
-from .views import csv_response
+from .models import AbandonmentLog, Cart, CartItem
 
 
 class CartItemInline(admin.TabularInline):
@@ -29,17 +23,6 @@ class CartItemInline(admin.TabularInline):
     @admin.display(description="Line total")
     def line_total(self, line: CartItem):
         return line.line_total
-
-
-class ReadOnlyAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class CartColumnsMixin:
@@ -78,7 +61,6 @@ class CartAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     inlines = [CartItemInline]
     readonly_fields = [field.name for field in Cart._meta.fields]
     show_full_result_count = False
-    actions = ["export_selected_as_csv"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -90,11 +72,6 @@ class CartAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     def user_email(self, cart: Cart) -> str:
         return cart.user.email
 
-    @admin.action(description="Export selected carts as CSV", permissions=["view"])
-    def export_selected_as_csv(self, request, queryset):
-        # The report's CSV columns and streaming, for exactly the ticked carts.
-        return csv_response(cart_rows(carts=queryset.order_by("-id")), filename_prefix="carts")
-
 
 @admin.register(AbandonmentLog)
 class AbandonmentLogAdmin(CartColumnsMixin, ReadOnlyAdmin):
@@ -104,54 +81,3 @@ class AbandonmentLogAdmin(CartColumnsMixin, ReadOnlyAdmin):
     search_fields = ("cart__user__email",)
     readonly_fields = ("cart_link", "abandoned_at", "item_count", "total")
     fields = ("cart_link", "abandoned_at", "item_count", "total")
-
-
-@admin.register(RecoveryEmail)
-class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
-    """Reminder emails, read-only, with their delivery state and last error; failed ones can be resent."""
-
-    list_display = (
-        "id",
-        "cart_link",
-        "cart_email",
-        "step",
-        "status",
-        "planned_at",
-        "sent_at",
-        "attempts",
-        "next_attempt_at",
-        "short_error",
-        "clicked_at",
-    )
-    list_filter = ("status", "step")
-    search_fields = ("cart__user__email",)
-    list_select_related = ("cart__user",)
-    date_hierarchy = "planned_at"
-    actions = ["resend_failed"]
-    show_full_result_count = False
-
-    @admin.display(description="Last error")
-    def short_error(self, email: RecoveryEmail) -> str:
-        return email.last_error if len(email.last_error) <= 80 else email.last_error[:79] + "…"
-
-    def has_resend_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff and self.has_view_permission(request)
-
-    @admin.action(description="Resend the selected failed emails (at the next scheduler run)", permissions=["resend"])
-    def resend_failed(self, request, queryset):
-        selected = list(queryset.values_list("pk", flat=True))
-        queued = recovery_emails_resend(email_ids=selected, now=timezone.now())
-        skipped = len(selected) - queued
-        self.message_user(
-            request,
-            f"{queued} email(s) queued; the scheduler sends them at its next run."
-            + (f" {skipped} not failed, left as they were." if skipped else ""),
-            messages.SUCCESS if queued else messages.WARNING,
-        )
-
-
-# The scheduler's run history (django-apscheduler's admin), with the same guard against a date filter past year 1 or
-# 9999 as every other list here.
-for _model, _admin_class in ((DjangoJob, DjangoJobAdmin), (DjangoJobExecution, DjangoJobExecutionAdmin)):
-    admin.site.unregister(_model)
-    admin.site.register(_model, type(_admin_class.__name__, (OverflowSafeChangeListMixin, _admin_class), {}))

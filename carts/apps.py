@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class CartsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "carts"
-    verbose_name = "Carts and recovery"
+    verbose_name = "Carts"

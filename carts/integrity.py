@@ -1,66 +1,19 @@
-"""The invariants the product promises, checked against the database as it is (a selector: it reads, never writes).
-
-Used by ``manage.py check_integrity``, the load test and the fault tests. Every rule is one query over the whole
-table (no per-cart loop), so a check of a few hundred thousand carts stays a handful of queries.
-"""
+"""The carts' invariants, for ``manage.py check_integrity`` (core/integrity.py runs every app's RULES)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+
+from core.integrity import Rule
 
 from .models import AbandonmentLog, Cart, CartItem
 
 # Totals are compared with half a cent of slack: SQLite keeps decimals as floating point, so a sum of prices may
 # differ from the stored total in the last binary digit without anyone's money being wrong.
 MONEY_TOLERANCE = Decimal("0.005")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One invariant: a name, what it promises, and the query that finds the rows breaking it."""
-
-    name: str
-    promise: str
-    offenders: Callable[[], QuerySet]
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    name: str
-    promise: str
-    count: int
-    examples: list[dict] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.count == 0
-
-
-@dataclass(frozen=True)
-class IntegrityReport:
-    results: list[RuleResult]
-
-    @property
-    def ok(self) -> bool:
-        return all(result.ok for result in self.results)
-
-    @property
-    def violations(self) -> dict[str, int]:
-        """Rule name → number of offending rows, for the rules that are broken."""
-        return {result.name: result.count for result in self.results if not result.ok}
-
-    def as_dict(self) -> dict:
-        return {
-            "ok": self.ok,
-            "rules": [
-                {"name": r.name, "promise": r.promise, "count": r.count, "examples": r.examples} for r in self.results
-            ],
-        }
 
 
 def _users_with_several_open_carts() -> QuerySet:
@@ -135,22 +88,3 @@ RULES: list[Rule] = [
         _carts_whose_totals_differ_from_their_lines,
     ),
 ]
-
-
-def _plain(value):
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def check_integrity(*, examples: int = 10) -> IntegrityReport:
-    """Run every rule; for each, count the offending rows and keep up to ``examples`` of them."""
-    results = []
-    for rule in RULES:
-        offenders = rule.offenders()
-        count = offenders.count()
-        sample = [{key: _plain(value) for key, value in row.items()} for row in offenders[:examples]] if count else []
-        results.append(RuleResult(name=rule.name, promise=rule.promise, count=count, examples=sample))
-    return IntegrityReport(results=results)

@@ -48,8 +48,6 @@ class Cart(models.Model):
     item_count = models.PositiveIntegerField(default=0, help_text="Units in the cart (sum of line quantities).")
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
 
-    MAX_TOTAL = MAX_CART_TOTAL
-
     class Meta:
         ordering = ["-id"]
         constraints = [
@@ -139,40 +137,3 @@ class AbandonmentLog(models.Model):
 
     def __str__(self) -> str:
         return f"Cart #{self.cart_id} abandoned at {self.abandoned_at:%Y-%m-%d %H:%M}"
-
-
-class RecoveryEmail(models.Model):
-    """One reminder for one cart at one step of settings.CART_RECOVERY_EMAIL_STEPS; never two for a step."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-
-    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="recovery_emails")
-    step = models.PositiveSmallIntegerField(help_text="Position in CART_RECOVERY_EMAIL_STEPS, from 1.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    planned_at = models.DateTimeField()
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
-    clicked_at = models.DateTimeField(null=True, blank=True, help_text="First time its recovery link was opened.")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-planned_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["cart", "step"], name="carts_recoveryemail_once_per_step"),
-            models.CheckConstraint(
-                condition=Q(status__in=["pending", "sending", "sent", "failed", "cancelled"]),
-                name="carts_recoveryemail_status_valid",
-            ),
-        ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="carts_recoveryemail_due")]
-
-    def __str__(self) -> str:
-        return f"Step {self.step} for cart #{self.cart_id} ({self.status})"

@@ -12,28 +12,18 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound, ValidationError
 
-from cartrecovery.errors import Conflict
 from catalog.models import Item
+from core.db import one_or_none
+from core.errors import Conflict, InvalidInput, NotFound
 from users.models import User
 
-from .models import Cart, CartItem
-
-
-def one_or_none(rows: QuerySet):
-    """The row a unique lookup finds, or None. ``first()`` would add an ORDER BY the lookup has no use for, and
-    compiling it is a measurable share of a cart request's CPU (``bench/request_cpu.py``)."""
-    try:
-        return rows.get()
-    except rows.model.DoesNotExist:
-        return None
+from .models import MAX_CART_TOTAL, Cart, CartItem
+from .selectors import open_carts_of
 
 
 def _lock_open_cart(*, user: User) -> Cart | None:
-    # At most one: the "one open cart per user" unique index.
-    return one_or_none(Cart.objects.select_for_update().filter(user_id=user.pk, status__in=Cart.OPEN_STATUSES))
+    return one_or_none(open_carts_of(user=user).select_for_update())
 
 
 def _lock_cart(*, cart_id: int, user: User | None) -> Cart:
@@ -79,7 +69,7 @@ def cart_add_item(*, user: User, item: Item, quantity: int, now: datetime) -> tu
     Adding an item already in the cart adds to its quantity. An abandoned cart comes back to active (recovery).
     """
     if not item.is_active:
-        raise ValidationError({"item_id": ["This item is not available."]})
+        raise InvalidInput("This item is not available.", field="item_id")
     with transaction.atomic():
         cart = _lock_open_cart(user=user)
         if cart is None:
@@ -95,13 +85,12 @@ def cart_add_item(*, user: User, item: Item, quantity: int, now: datetime) -> tu
         line = one_or_none(CartItem.objects.filter(cart_id=cart.pk, item_id=item.pk))
         new_quantity = (line.quantity if line else 0) + quantity
         if new_quantity > settings.CART_MAX_QUANTITY:
-            raise ValidationError(
-                {"quantity": [f"A line may hold at most {settings.CART_MAX_QUANTITY}; this would make {new_quantity}."]}
-            )
+            limit = settings.CART_MAX_QUANTITY
+            raise InvalidInput(f"A line may hold at most {limit}; this would make {new_quantity}.", field="quantity")
         new_total = cart.total + (line.unit_price if line else item.price) * quantity
-        if new_total > Cart.MAX_TOTAL:
-            raise ValidationError(
-                {"quantity": [f"A cart's total may be at most {Cart.MAX_TOTAL}; this would make it {new_total}."]}
+        if new_total > MAX_CART_TOTAL:
+            raise InvalidInput(
+                f"A cart's total may be at most {MAX_CART_TOTAL}; this would make it {new_total}.", field="quantity"
             )
         if line is None:
             line = CartItem.objects.create(cart=cart, item=item, quantity=new_quantity, unit_price=item.price)
@@ -147,7 +136,7 @@ def cart_checkout(*, cart_id: int, user: User | None, now: datetime) -> Cart:
         if cart.status == Cart.Status.CHECKED_OUT:
             raise Conflict("This cart is already checked out.")
         if cart.item_count == 0:
-            raise ValidationError({"cart_id": ["An empty cart cannot be checked out."]})
+            raise InvalidInput("An empty cart cannot be checked out.", field="cart_id")
         _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED)
         cart.status = Cart.Status.CHECKED_OUT
         cart.checked_out_at = now
@@ -162,7 +151,7 @@ def cart_open_for_owner_view(*, user: User, now: datetime) -> Cart:
     Most views find an active cart and stay a plain read (no transaction, no lock: on SQLite a write transaction
     would queue behind every other writer); only an abandoned cart takes the lock, and the state is re-checked
     under it."""
-    cart = one_or_none(Cart.objects.filter(user_id=user.pk, status__in=Cart.OPEN_STATUSES))
+    cart = one_or_none(open_carts_of(user=user))
     if cart is not None and cart.status == Cart.Status.ABANDONED:
         with transaction.atomic():
             cart = _lock_open_cart(user=user)

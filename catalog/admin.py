@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from cartrecovery.admin import OverflowSafeChangeListMixin
+from core.admin import OverflowSafeChangeListMixin
 
 from .models import Item
 

@@ -1,27 +1,13 @@
-from datetime import datetime, timedelta
+"""Fixtures every test may ask for. Helpers (the clock class, clients, thread harness) are in tests/helpers.py."""
 
 import pytest
 from django.test import Client
 from django.utils import timezone
-from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.catalog.factories import ItemFactory
+from tests.helpers import Clock, client_for
 from tests.users.factories import StaffFactory, UserFactory
-
-
-class Clock:
-    """An explicit clock: tests move time instead of sleeping. Services take ``now=clock.now()``."""
-
-    def __init__(self, start: datetime):
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, **delta) -> datetime:
-        self._now += timedelta(**delta)
-        return self._now
 
 
 @pytest.fixture
@@ -52,19 +38,6 @@ def staff(db):
 @pytest.fixture
 def item(db):
     return ItemFactory()
-
-
-def client_for(user) -> APIClient:
-    if user is None:
-        return APIClient()
-    _, token = AuthToken.objects.create(user=user, expiry=None)
-    return client_with_token(token)
-
-
-def client_with_token(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from knox.models import AuthToken
 
-from cartrecovery.admin import OverflowSafeChangeListMixin
+from core.admin import OverflowSafeChangeListMixin
 
 from .models import User
 from .validators import AsciiLocalPartValidator

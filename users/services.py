@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from knox.models import AuthToken
-from rest_framework.exceptions import ValidationError
+
+from core.errors import InvalidInput
 
 from .models import User
 
@@ -17,13 +18,17 @@ def user_register(*, name: str, email: str) -> tuple[User, str]:
     """Register a shopper (no usable password) and return them with their API token, the only time it is shown."""
     email = User.objects.normalize_email(email)
     if User.objects.with_email(email).exists():
-        raise ValidationError({"email": [DUPLICATE_EMAIL]})
+        raise InvalidInput(DUPLICATE_EMAIL, field="email")
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, name=name)
             _, token = AuthToken.objects.create(user=user, expiry=None)
-    except IntegrityError as exc:  # a concurrent registration of the same address won the race
-        raise ValidationError({"email": [DUPLICATE_EMAIL]}) from exc
+    except IntegrityError as exc:
+        # The race this expects: a concurrent registration of the same address won it. Any other integrity error is
+        # a bug, and surfaces as one.
+        if not User.objects.with_email(email).exists():
+            raise
+        raise InvalidInput(DUPLICATE_EMAIL, field="email") from exc
     return user, token
 
 

@@ -3,14 +3,17 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 
-from cartrecovery.api import FilterSet, IdFilter, IsStaff
 from carts import services
 from carts.models import AbandonmentLog, Cart, CartItem
+from carts.selectors import open_carts_of
 from catalog.models import Item
+from core.db import one_or_none
+from core.errors import NotFound, PermissionDenied
+from core.filters import FilterSet, IdFilter
+from core.permissions import IsStaff
 from users.models import User
 
 from .serializers import (
@@ -67,7 +70,7 @@ def resolve_acting_user(request, user_id: int | None) -> User:
         return request.user
     if not request.user.is_staff:
         raise PermissionDenied("You may only act on your own cart.")
-    user = User.objects.filter(pk=user_id).first()
+    user = one_or_none(User.objects.filter(pk=user_id))
     if user is None:
         raise NotFound("User not found.")
     return user
@@ -108,7 +111,7 @@ class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = CartAddInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = resolve_acting_user(request, data.validated_data.get("user_id"))
-        item = services.one_or_none(Item.objects.filter(pk=data.validated_data["item_id"]))
+        item = one_or_none(Item.objects.filter(pk=data.validated_data["item_id"]))
         if item is None:
             raise NotFound("Item not found.")
         cart, line = services.cart_add_item(
@@ -158,7 +161,7 @@ class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if user == request.user:
             cart = services.cart_open_for_owner_view(user=user, now=timezone.now())
         else:  # staff looking: a read, not a return of the shopper
-            cart = services.one_or_none(Cart.objects.filter(user_id=user.pk, status__in=Cart.OPEN_STATUSES))
+            cart = one_or_none(open_carts_of(user=user))
             if cart is None:
                 raise NotFound("This user has no open cart.")
         return Response(cart_view_payload(cart))

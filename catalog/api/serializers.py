@@ -2,8 +2,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from cartrecovery.api import StrictCharField, StrictDecimalField
 from catalog.models import Item
+from core.fields import StrictCharField, StrictDecimalField
 
 PRICE_FIELD = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0.01")}
 

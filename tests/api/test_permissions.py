@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from tests.carts.factories import make_cart
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ def test_admin_is_for_staff_only(world, staff, who, expected):
     [
         "/admin/carts/cart/?last_updated__gte=0001-01-01T00:00:00%2B14:00",
         "/admin/carts/abandonmentlog/?abandoned_at__lt=0001-01-01T00:00:00%2B01:00",
-        "/admin/carts/recoveryemail/?planned_at__gte=9999-12-31T23:59:59-14:00",
+        "/admin/recovery/recoveryemail/?planned_at__gte=9999-12-31T23:59:59-14:00",
         "/admin/catalog/item/?created_at__gte=0001-01-01T00:00:00%2B14:00",
         "/admin/users/user/?date_joined__gte=0001-01-01T00:00:00%2B14:00",
         "/admin/knox/authtoken/?created__gte=0001-01-01T00:00:00%2B14:00",

@@ -3,7 +3,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from carts.models import AbandonmentLog, Cart, CartItem, RecoveryEmail
+from carts.models import AbandonmentLog, Cart, CartItem
 from tests.catalog.factories import ItemFactory
 from tests.users.factories import UserFactory
 
@@ -40,17 +40,6 @@ class AbandonmentLogFactory(factory.django.DjangoModelFactory):
     abandoned_at = factory.LazyAttribute(lambda log: log.cart.abandoned_at)
     item_count = factory.LazyAttribute(lambda log: log.cart.item_count)
     total = factory.LazyAttribute(lambda log: log.cart.total)
-
-
-class RecoveryEmailFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = RecoveryEmail
-
-    cart = factory.SubFactory(
-        CartFactory, status=Cart.Status.ABANDONED, abandoned_at=factory.LazyFunction(timezone.now)
-    )
-    step = 1
-    planned_at = factory.LazyFunction(timezone.now)
 
 
 def make_cart(*, lines: list[tuple] = (), **fields) -> Cart:

@@ -10,7 +10,7 @@ from carts.models import AbandonmentLog, Cart, CartItem
 from carts.services import cart_add_item
 from tests.carts.factories import make_cart
 from tests.catalog.factories import ItemFactory
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -2,14 +2,11 @@
 
 Runs on SQLite (IMMEDIATE transactions + busy timeout, no retries in views) and on PostgreSQL (row locks)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from carts.models import Cart, CartItem
 from tests.carts.factories import make_cart
-from tests.conftest import client_for
+from tests.helpers import client_for, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,25 +14,8 @@ WORKERS = 12
 
 
 def run_concurrently(task, count=WORKERS):
-    barrier = threading.Barrier(count)
-    results, errors = [None] * count, []
-
-    def worker(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = task(index)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return results
+    """``task(index)`` in ``count`` threads started together; their results in order."""
+    return run_together([lambda index=index: task(index) for index in range(count)])
 
 
 @pytest.mark.parametrize("cart_exists", [True, False], ids=["existing cart", "first add"])

@@ -6,9 +6,11 @@ import pytest
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
-from carts.models import AbandonmentLog, Cart, CartItem, RecoveryEmail
+from carts.models import AbandonmentLog, Cart, CartItem
 from catalog.models import Item
-from tests.carts.factories import CartFactory, CartItemFactory, RecoveryEmailFactory, make_cart
+from recovery.models import RecoveryEmail
+from tests.carts.factories import CartFactory, CartItemFactory, make_cart
+from tests.recovery.factories import RecoveryEmailFactory
 from tests.users.factories import UserFactory
 from users.models import User
 

@@ -6,9 +6,11 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from carts.models import AbandonmentLog, Cart, CartItem, RecoveryEmail
+from carts.models import AbandonmentLog, Cart, CartItem
 from carts.retention import prune_old_carts
-from tests.carts.factories import AbandonmentLogFactory, RecoveryEmailFactory, make_cart
+from recovery.models import RecoveryEmail
+from tests.carts.factories import AbandonmentLogFactory, make_cart
+from tests.recovery.factories import RecoveryEmailFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -19,6 +19,7 @@ from carts import sweep as sweep_module
 from carts.models import AbandonmentLog, Cart, CartItem
 from carts.sweep import sweep_abandoned_carts
 from catalog.models import Item
+from tests.helpers import Threads, run_together
 from users.models import User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -40,19 +41,6 @@ def _bulk_carts(*, count: int, item: Item, prefix: str, **fields) -> list[int]:
         (CartItem(cart_id=pk, item=item, quantity=1, unit_price=item.price) for pk in carts), batch_size=2000
     )
     return carts
-
-
-def _in_thread(target, results: dict, key: str, barrier: threading.Barrier):
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            results[key] = target()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            results[key] = exc
-        finally:
-            connection.close()
-
-    return threading.Thread(target=run, name=key)
 
 
 def test_two_sweeps_at_once_with_checkouts_racing_them_mark_each_stale_cart_exactly_once():
@@ -78,26 +66,20 @@ def test_two_sweeps_at_once_with_checkouts_racing_them_mark_each_stale_cart_exac
         return len(checkouts)
 
     # When two sweeps (two scheduler processes) run at the same moment, while the checkouts go on
-    results: dict = {}
-    barrier = threading.Barrier(3)
-    threads = [
-        _in_thread(lambda: sweep_abandoned_carts(now=now, batch_size=250), results, "sweep_a", barrier),
-        _in_thread(lambda: sweep_abandoned_carts(now=now, batch_size=250), results, "sweep_b", barrier),
-        _in_thread(checkout_all, results, "checkouts", barrier),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    errors = {key: value for key, value in results.items() if isinstance(value, BaseException)}
-    assert not errors, errors
-    assert set(results) == {"sweep_a", "sweep_b", "checkouts"}
+    sweep_a, sweep_b, _ = run_together(
+        [
+            lambda: sweep_abandoned_carts(now=now, batch_size=250),
+            lambda: sweep_abandoned_carts(now=now, batch_size=250),
+            checkout_all,
+        ],
+        timeout=120,
+    )
 
     # Then every stale cart was marked exactly once (by one sweep or the other), logged exactly once
     carts = {cart.pk: cart for cart in Cart.objects.all()}
     logs = dict(AbandonmentLog.objects.values_list("cart_id", "abandoned_at"))
-    marked = results["sweep_a"].marked + results["sweep_b"].marked
-    assert marked == len(logs) == results["sweep_a"].logged + results["sweep_b"].logged
+    marked = sweep_a.marked + sweep_b.marked
+    assert marked == len(logs) == sweep_a.logged + sweep_b.logged
     assert {pk for pk, cart in carts.items() if cart.abandoned_at is not None} == set(logs)
     assert all(logs[pk] == carts[pk].abandoned_at == now for pk in logs)
     # every stale cart not checked out is abandoned; none stays active
@@ -129,28 +111,21 @@ def test_a_cart_a_shopper_is_changing_while_the_sweep_runs_is_not_marked(shopper
             assert release.wait(timeout=30)
             return services.cart_add_item(user=shopper, item=other, quantity=1, now=timezone.now())
 
-    results: dict = {}
-    shopper_thread = _in_thread(shopper_adds_slowly, results, "shopper", threading.Barrier(1))
-    shopper_thread.start()
+    threads = Threads()
+    threads.start("shopper", shopper_adds_slowly)
     assert locked.wait(timeout=30)
 
     # When the sweep runs meanwhile: on PostgreSQL it skips the locked cart and finishes at once; on SQLite it
     # waits for the shopper's transaction (one writer at a time), then sees a fresh cart
-    sweep_results: dict = {}
-    sweep_thread = _in_thread(
-        lambda: sweep_abandoned_carts(now=timezone.now()), sweep_results, "sweep", threading.Barrier(1)
-    )
-    sweep_thread.start()
+    threads.start("sweep", lambda: sweep_abandoned_carts(now=timezone.now()))
     if connection.vendor == "postgresql":
-        sweep_thread.join(timeout=30)
-        assert not sweep_thread.is_alive(), "the sweep waited for a shopper's lock"
+        threads.join("sweep", timeout=30)  # fails if the sweep waited for the shopper's lock
     release.set()
-    shopper_thread.join(timeout=30)
-    sweep_thread.join(timeout=30)
+    threads.join(timeout=30)
+    threads.check()
 
     # Then the cart stays active with both items, never marked, never logged
-    assert not isinstance(results["shopper"], BaseException), results["shopper"]
-    assert sweep_results["sweep"].marked == 0
+    assert threads.results["sweep"].marked == 0
     cart.refresh_from_db()
     assert cart.status == Cart.Status.ACTIVE
     assert cart.abandoned_at is None

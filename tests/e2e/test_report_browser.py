@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from carts.management.commands.setup_demo import Command as SetupDemo
+from demo.management.commands.setup_demo import Command as SetupDemo
 from tests.users.factories import StaffFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -2,7 +2,7 @@ import pytest
 from knox.crypto import hash_token
 from knox.models import AuthToken
 
-from tests.conftest import client_for, client_with_token
+from tests.helpers import client_for, client_with_token
 from tests.users.factories import STAFF_PASSWORD, StaffFactory, UserFactory
 from users.models import User
 

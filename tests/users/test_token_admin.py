@@ -6,7 +6,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 
-from tests.conftest import client_with_token
+from tests.helpers import client_with_token
 from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

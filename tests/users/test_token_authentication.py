@@ -9,7 +9,7 @@ from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken
 
-from tests.conftest import client_for, client_with_token
+from tests.helpers import client_for, client_with_token
 from tests.users.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db

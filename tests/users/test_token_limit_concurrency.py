@@ -2,13 +2,11 @@
 
 On SQLite the IMMEDIATE transactions already queue the logins; the PostgreSQL run is the one that tests the lock."""
 
-import threading
-
 import pytest
-from django.db import connection
 from knox.crypto import hash_token
 from knox.models import AuthToken
 
+from tests.helpers import run_together
 from tests.users.factories import StaffFactory
 from users.services import user_token_issue
 
@@ -20,24 +18,9 @@ LOGINS = 8
 def test_simultaneous_logins_never_pass_the_token_limit(settings):
     settings.API_TOKENS_PER_USER = 3
     staff = StaffFactory()
-    start, outcomes, crashes = threading.Barrier(LOGINS), [], []
 
-    def log_in():
-        try:
-            start.wait()
-            outcomes.append(user_token_issue(user=staff))
-        except Exception as exc:  # a crash in a thread must fail the test, not vanish
-            crashes.append(repr(exc))
-        finally:
-            connection.close()
+    outcomes = run_together([lambda: user_token_issue(user=staff)] * LOGINS)
 
-    threads = [threading.Thread(target=log_in) for _ in range(LOGINS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert crashes == []
     assert len(outcomes) == LOGINS  # every login got a token
     kept = AuthToken.objects.filter(user=staff)
     assert kept.count() == 3  # and the oldest were revoked, however the logins interleaved

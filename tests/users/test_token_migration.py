@@ -12,7 +12,7 @@ from knox.models import AuthToken
 
 from carts.models import Cart
 from tests.catalog.factories import ItemFactory
-from tests.conftest import client_with_token
+from tests.helpers import client_with_token
 from tests.users.factories import StaffFactory, UserFactory
 
 migration = importlib.import_module("users.migrations.0003_api_tokens_hashed_at_rest")

@@ -1,7 +1,7 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
 
-from cartrecovery.api import StrictCharField
+from core.fields import StrictCharField
 from users.models import User
 from users.validators import AsciiLocalPartValidator, SingleLineTextValidator
 

@@ -5,8 +5,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cartrecovery.api import FilterSet, IsStaff
-from cartrecovery.throttling import RegisterRateThrottle, TokenRateThrottle
+from core.filters import FilterSet
+from core.permissions import IsStaff
+from core.throttling import ClientAddressRateThrottle
 from users import services
 from users.models import User, email_matches
 
@@ -57,7 +58,8 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_throttles(self):
         # Here rather than on @action: the seed route /user/register maps to this action without the router.
         if self.action == "register":
-            return [RegisterRateThrottle()]
+            self.throttle_scope = "register"  # DJANGO_THROTTLE_REGISTER
+            return [ClientAddressRateThrottle()]
         return super().get_throttles()
 
     @extend_schema(request=RegisterInput, responses={201: RegisterOutput, 429: THROTTLED})
@@ -74,7 +76,8 @@ class ObtainTokenView(APIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
-    throttle_classes = [TokenRateThrottle]
+    throttle_classes = [ClientAddressRateThrottle]
+    throttle_scope = "token"  # DJANGO_THROTTLE_TOKEN, against password guessing
 
     @extend_schema(request=TokenInput, responses={200: TokenOutput, 429: THROTTLED})
     def post(self, request):

@@ -1,0 +1,145 @@
+"""Upgrading a database from the layout where RecoveryEmail lived in the carts app (main before the `recovery` app):
+every row and every staff grant survives the move.
+
+A real upgrade, in child processes on a database of its own: `migrate carts 0006` builds the old schema exactly as the
+old code did (its post_migrate creates the old `carts.recoveryemail` content type and permissions), the old rows and
+grants are written, then a plain `migrate` runs the move."""
+
+import json
+import subprocess
+import sys
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from django.db import connection
+
+from tests.helpers import PROJECT_DIR, child_process_env, test_database_url
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+OLD_STATE = "0006_cart_total_fits_its_column"
+
+SEED = """
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from carts.models import AbandonmentLog, Cart
+from users.models import User
+
+staff = User.objects.create_user(email="ops@shop.test", name="Ops", password="a long passphrase", is_staff=True)
+manager = User.objects.create_user(email="boss@shop.test", name="Boss", password="a long passphrase", is_staff=True)
+shopper = User.objects.create_user(email="ada@shop.test", name="Ada")
+old = Permission.objects.filter(content_type__app_label="carts", content_type__model="recoveryemail")
+staff.user_permissions.add(*old.filter(codename__in=["view_recoveryemail", "change_recoveryemail"]))
+group = Group.objects.create(name="Support")
+group.permissions.add(old.get(codename="delete_recoveryemail"))
+manager.groups.add(group)
+at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+cart = Cart.objects.create(user=shopper, status="abandoned", abandoned_at=at, item_count=2, total=Decimal("9.00"))
+AbandonmentLog.objects.create(cart=cart, abandoned_at=at, item_count=2, total=Decimal("9.00"))
+adapt = connection.ops.adapt_datetimefield_value
+with connection.cursor() as cursor:
+    for step, status, error in ((1, "sent", ""), (2, "failed", "SMTPRecipientsRefused: nope")):
+        cursor.execute(
+            "INSERT INTO carts_recoveryemail (cart_id, step, status, planned_at, sent_at, attempts, last_error,"
+            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [cart.pk, step, status, adapt(at), adapt(at) if status == "sent" else None, 1, error, adapt(at)],
+        )
+print(json.dumps({"cart": cart.pk, "permissions": sorted(old.values_list("codename", flat=True))}))
+"""
+
+CHECK = """
+import json
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from recovery.models import RecoveryEmail
+from users.models import User
+
+staff, manager = User.objects.get(email="ops@shop.test"), User.objects.get(email="boss@shop.test")
+browser = Client(SERVER_NAME="localhost")
+browser.force_login(staff)
+print(json.dumps({
+    "table": RecoveryEmail._meta.db_table,
+    "rows": list(RecoveryEmail.objects.order_by("step").values_list("cart_id", "step", "status", "last_error")),
+    "staff": sorted(perm for perm in staff.get_all_permissions() if "recoveryemail" in perm),
+    "manager": sorted(perm for perm in manager.get_all_permissions() if "recoveryemail" in perm),
+    "old_content_types": ContentType.objects.filter(app_label="carts", model="recoveryemail").count(),
+    "recovery_permissions": sorted(
+        Permission.objects.filter(content_type__app_label="recovery").values_list("codename", flat=True)
+    ),
+    "admin_list": browser.get("/admin/recovery/recoveryemail/").status_code,
+}))
+"""
+
+
+@pytest.fixture
+def upgrade_database(tmp_path):
+    """A database of its own for the upgrade, on the same engine as the suite; dropped afterwards."""
+    if connection.vendor == "sqlite":
+        yield f"sqlite:///{tmp_path / 'upgrade.sqlite3'}"
+        return
+    name = f"cr_upgrade_{uuid.uuid4().hex[:10]}"
+    server = urlsplit(test_database_url())
+    maintenance = urlunsplit(server._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(server._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(maintenance, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def manage(database_url: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env=child_process_env(DATABASE_URL=database_url, DJANGO_DEBUG="1", DJANGO_LOG_LEVEL="WARNING"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_an_upgrade_keeps_every_recovery_email_and_every_grant_on_them(upgrade_database):
+    # Given a database at the old layout, with reminders and staff allowed to see, resend and delete them
+    manage(upgrade_database, "migrate", "carts", OLD_STATE, "--noinput")
+    seeded = json.loads(manage(upgrade_database, "shell", "-c", SEED).strip().splitlines()[-1])
+    assert {"view_recoveryemail", "change_recoveryemail", "delete_recoveryemail"} <= set(seeded["permissions"])
+
+    # When it is migrated to the new layout
+    manage(upgrade_database, "migrate", "--noinput")
+
+    # Then the rows are in the recovery app's table, the grants hold, and the old content type is gone
+    after = json.loads(manage(upgrade_database, "shell", "-c", CHECK).strip().splitlines()[-1])
+    assert after["table"] == "recovery_recoveryemail"
+    assert after["rows"] == [
+        [seeded["cart"], 1, "sent", ""],
+        [seeded["cart"], 2, "failed", "SMTPRecipientsRefused: nope"],
+    ]
+    assert after["staff"] == ["recovery.change_recoveryemail", "recovery.view_recoveryemail"]
+    assert after["manager"] == ["recovery.delete_recoveryemail"]
+    assert after["old_content_types"] == 0
+    assert set(after["recovery_permissions"]) == set(seeded["permissions"])  # carried over, none doubled
+    assert after["admin_list"] == 200  # the staff member still reads the emails in the admin
+
+
+def test_the_move_can_be_undone(upgrade_database):
+    manage(upgrade_database, "migrate", "--noinput")
+    manage(upgrade_database, "migrate", "recovery", "zero", "--noinput")  # carts 0007 goes with it
+
+    tables = manage(
+        upgrade_database,
+        "shell",
+        "-c",
+        "from django.db import connection; print(sorted(t for t in connection.introspection.table_names()"
+        " if 'recoveryemail' in t))",
+    )
+    assert tables.strip().splitlines()[-1] == "['carts_recoveryemail']"
