@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "recovery.context_processors.shop",
             ],
         },
     },
@@ -193,6 +194,15 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cart Recovery <no-reply@localhost>")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# The shop's identity in emails and on the shopper's pages: the first values of the one row staff then edit in the
+# admin (recovery/shop.py), so these are read once, when that row is created.
+CART_SHOP_NAME = env_str("CART_SHOP_NAME", "Cart Recovery demo shop")
+CART_STOREFRONT_URL = env_str("CART_STOREFRONT_URL", SITE_URL + "/")
+CART_SHOP_LOGO_URL = env_str("CART_SHOP_LOGO_URL")
+CART_SHOP_ADDRESS = env_str("CART_SHOP_ADDRESS")
+CART_SHOP_SUPPORT_EMAIL = env_str("CART_SHOP_SUPPORT_EMAIL")
+CART_SHOP_REPLY_TO = env_str("CART_SHOP_REPLY_TO")
+
 # --- Cart Recovery --------------------------------------------------------------------------------------------
 CART_CURRENCY = env_str("CART_CURRENCY", "USD")
 CART_ABANDON_AFTER_SECONDS = env_int("CART_ABANDON_AFTER_SECONDS", 600, minimum=1)
@@ -201,6 +211,8 @@ CART_SWEEP_BATCH_SIZE = env_int("CART_SWEEP_BATCH_SIZE", 5000, minimum=1)
 # PostgreSQL only, for a large backlog: connections that sweep it side by side (safe: see carts/sweep.py).
 CART_SWEEP_WORKERS = env_int("CART_SWEEP_WORKERS", 2, minimum=1)
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 999, minimum=1)
+# The delays of the first campaign's steps, read once, by the migration that creates it (recovery/migrations/0004);
+# after that staff edit the campaigns in the admin.
 try:
     CART_RECOVERY_EMAIL_STEPS = [int(step) for step in env_list("CART_RECOVERY_EMAIL_STEPS", "3600,86400")]
 except ValueError as exc:
@@ -208,6 +220,9 @@ except ValueError as exc:
 CART_RECOVERY_LINK_MAX_AGE_SECONDS = env_int("CART_RECOVERY_LINK_MAX_AGE_SECONDS", 7 * 86_400, minimum=60)
 CART_RECOVERY_REDIRECT_URL = env_str("CART_RECOVERY_REDIRECT_URL")
 CART_RECOVERY_EMAIL_MAX_ATTEMPTS = env_int("CART_RECOVERY_EMAIL_MAX_ATTEMPTS", 5, minimum=1)
+# No shop mails one destination domain more than this many reminders an hour (0: no cap): registering strangers'
+# addresses cannot turn the shop into a spam cannon aimed at one company.
+CART_RECOVERY_EMAILS_PER_DOMAIN_PER_HOUR = env_int("CART_RECOVERY_EMAILS_PER_DOMAIN_PER_HOUR", 500)
 # Retention, so cart tables do not grow forever: empty never-abandoned carts go after a week; closed carts
 # (checked out, or abandoned and never back) after CART_RETENTION_DAYS; 0 keeps them forever.
 CART_EMPTY_CART_MAX_AGE_SECONDS = env_int("CART_EMPTY_CART_MAX_AGE_SECONDS", 7 * 86_400, minimum=60)

@@ -14,6 +14,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from carts.api.views import CartViewSet
 from catalog.api.views import ItemViewSet
 from core.views import landing_page
+from recovery.api.views import ShopView
 from reports.api.views import report_json_or_csv
 from reports.views import abandoned_report_page
 from scheduler.views import healthz
@@ -49,6 +50,7 @@ api_routes = [
         name="api-redoc",
     ),
     path("api/report/", include("reports.urls")),
+    path("api/shop/", ShopView.as_view(), name="api-shop"),
     path("api/", include(router.urls)),
 ]
 

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.money import format_money
+
 # The database's own ceiling for a line's quantity. The business limit, settings.CART_MAX_QUANTITY, is checked by
 # the services (it is a setting, so it cannot live in a migration); this one only stops absurd rows.
 QUANTITY_CEILING = 1_000_000
@@ -94,7 +96,7 @@ class Cart(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Cart #{self.pk} ({self.status})"
+        return f"Cart #{self.pk} ({self.get_status_display()})"
 
 
 class CartItem(models.Model):
@@ -116,7 +118,7 @@ class CartItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.item_id} in cart {self.cart_id}"
+        return f"{self.quantity} × {self.item.name} at {format_money(self.unit_price)}"
 
     @property
     def line_total(self) -> Decimal:

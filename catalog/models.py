@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django.db import models
 
+from core.money import format_money
+
 
 class Item(models.Model):
     """A product the shop sells, in the one currency of settings.CART_CURRENCY."""
@@ -18,4 +20,4 @@ class Item(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.price})"
+        return f"{self.name} ({format_money(self.price)})"

@@ -127,3 +127,12 @@ class PeriodBoundField(serializers.Field):
 
     def to_representation(self, value):
         return value.isoformat()
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean that must arrive as JSON true or false: 0, 1 and "yes" are refused rather than guessed."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data

@@ -1,53 +1,387 @@
+"""The reminders in the admin: the shop's identity, the campaigns staff edit (with a preview and a test send), every
+reminder with what it said, and on a cart's page its reminders and "send the next reminder now"."""
+
+from __future__ import annotations
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from carts.admin import CartColumnsMixin
+from carts.admin import CartAdmin, CartColumnsMixin
+from carts.models import Cart
 from core.admin import ReadOnlyAdmin
 
-from .models import RecoveryEmail
-from .sending import recovery_emails_resend
+from . import campaigns, previews
+from .models import Campaign, CampaignStep, RecoveryEmail, Shop
+from .sending import NothingToSend, recovery_emails_resend, reminder_send_now
+from .shop import SHOP_FIELDS, current_shop
+from .templating import PLACEHOLDERS
+
+# --- the shop's identity ------------------------------------------------------------------------------------------
+
+
+@admin.register(Shop)
+class ShopAdmin(admin.ModelAdmin):
+    """One row: the list opens it, there is nothing to add or delete."""
+
+    fields = SHOP_FIELDS
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        shop = current_shop()
+        return HttpResponseRedirect(reverse("admin:recovery_shop_change", args=[shop.pk]))
+
+
+# --- campaigns ----------------------------------------------------------------------------------------------------
+
+PLACEHOLDER_HELP = "Placeholders: " + ", ".join("{{ " + name + " }}" for name in PLACEHOLDERS if "." not in name)
+
+
+class CampaignStepForm(forms.ModelForm):
+    class Meta:
+        model = CampaignStep
+        fields = ("position", "delay_seconds", "subject", "preheader", "body_html", "body_text", "is_active")
+        help_texts = {"body_html": PLACEHOLDER_HELP, "body_text": PLACEHOLDER_HELP}
+        widgets = {
+            "body_html": forms.Textarea(attrs={"rows": 12, "cols": 100}),
+            "body_text": forms.Textarea(attrs={"rows": 10, "cols": 100}),
+            "subject": forms.TextInput(attrs={"size": 80}),
+            "preheader": forms.TextInput(attrs={"size": 80}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        position = cleaned.get("position")
+        for field in campaigns.TEXT_FIELDS:
+            if cleaned.get(field) is not None:
+                try:
+                    campaigns.check_step_text(field=field, source=cleaned[field], position=position)
+                except ValidationError as problem:
+                    self.add_error(field, problem)
+        if cleaned.get("delay_seconds") is not None:
+            try:
+                campaigns.check_delay(cleaned["delay_seconds"])
+            except ValidationError as problem:
+                self.add_error("delay_seconds", problem)
+        return cleaned
+
+
+class CampaignStepFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        steps = [
+            (form.cleaned_data["position"], form.cleaned_data["delay_seconds"], form.cleaned_data.get("is_active"))
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and "position" in form.cleaned_data
+            and "delay_seconds" in form.cleaned_data
+        ]  # fmt: skip
+        problems = campaigns.schedule_problems(steps)
+        if problems:
+            raise ValidationError(problems)
+
+
+class CampaignStepInline(admin.StackedInline):
+    model = CampaignStep
+    form = CampaignStepForm
+    formset = CampaignStepFormSet
+    extra = 0
+    ordering = ("position",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A step with reminders is switched off instead: its emails keep their step (the database protects it).
+        return super().has_delete_permission(request, obj)
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ("name", "is_active")
+
+    def clean_is_active(self):
+        is_active = self.cleaned_data["is_active"]
+        if is_active:
+            other = Campaign.objects.filter(is_active=True).exclude(pk=self.instance.pk).first()
+            if other is not None:
+                raise ValidationError(
+                    f"“{other.name}” is the active campaign: switch it off first, or use the action "
+                    "“Make the selected campaign the active one”."
+                )
+        return is_active
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    inlines = [CampaignStepInline]
+    list_display = ("name", "is_active", "step_summary", "updated_at")
+    actions = ["make_active"]
+    change_form_template = "admin/recovery/campaign/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("steps")
+
+    @admin.display(description="Steps")
+    def step_summary(self, campaign: Campaign) -> str:
+        steps = sorted(campaign.steps.all(), key=lambda step: step.position)
+        return ", ".join(
+            f"{step.position}: after {previews.describe_delay(step.delay_seconds)}"
+            + ("" if step.is_active else " (off)")
+            for step in steps
+        )
+
+    def save_model(self, request, obj, form, change):
+        switched_off = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if switched_off:
+            cancelled = campaigns.campaign_switched_off(campaign=obj)
+            if cancelled:
+                self.message_user(request, f"{cancelled} reminder(s) not sent yet were cancelled.", messages.WARNING)
+
+    def save_formset(self, request, form, formset, change):
+        switched_off = [
+            step_form.instance
+            for step_form in formset.forms
+            if step_form.instance.pk and "is_active" in step_form.changed_data and not step_form.instance.is_active
+        ]
+        super().save_formset(request, form, formset, change)
+        cancelled = sum(campaigns.step_switched_off(step=step) for step in switched_off)
+        if cancelled:
+            self.message_user(request, f"{cancelled} reminder(s) not sent yet were cancelled.", messages.WARNING)
+
+    @admin.action(description="Make the selected campaign the active one", permissions=["change"])
+    def make_active(self, request, queryset):
+        chosen = list(queryset[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Select exactly one campaign.", messages.ERROR)
+            return
+        with transaction.atomic():
+            campaigns.campaign_activate(campaign=chosen[0])
+        self.message_user(request, f"“{chosen[0].name}” is now the active campaign.", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:campaign_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="recovery_campaign_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, campaign_id: int):
+        """A step rendered with a real cart (``?cart=``) or a sample one, HTML and text side by side; POST sends it
+        to the staff member's own address and records nothing as a reminder."""
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionError
+        steps = list(campaign.steps.order_by("position"))
+        step = next((s for s in steps if str(s.position) == request.GET.get("step", "")), steps[0] if steps else None)
+        cart = None
+        cart_id = request.GET.get("cart", "")
+        if cart_id.isdigit():
+            cart = Cart.objects.filter(pk=int(cart_id)).first()
+            if cart is None:
+                self.message_user(request, f"There is no cart #{cart_id}: the sample cart is shown.", messages.WARNING)
+        rendered = previews.render_step(step=step, cart=cart) if step is not None else None
+        if request.method == "POST" and rendered is not None:
+            message = previews.test_message(rendered=rendered, to=request.user.email)
+            try:
+                get_connection(fail_silently=False).send_messages([message])
+            except Exception as exc:
+                self.message_user(request, f"The test could not be sent: {exc}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"A test of step {step.position} was sent to {request.user.email}.", messages.SUCCESS
+                )
+            return HttpResponseRedirect(request.get_full_path())
+        return TemplateResponse(
+            request,
+            "admin/recovery/campaign/preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Preview of “{campaign.name}”",
+                "opts": self.model._meta,
+                "campaign": campaign,
+                "steps": steps,
+                "step": step,
+                "cart": cart,
+                "rendered": rendered,
+            },
+        )
+
+
+# --- reminders ----------------------------------------------------------------------------------------------------
 
 
 @admin.register(RecoveryEmail)
 class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
-    """Reminder emails, read-only, with their delivery state and last error; failed ones can be resent."""
+    """Every reminder, read-only: to whom, what it said, its delivery state and why it was skipped or failed. Failed
+    ones can be queued again."""
 
     list_display = (
         "id",
         "cart_link",
-        "cart_email",
+        "to",
         "step",
         "status",
-        "planned_at",
+        "short_subject",
         "sent_at",
-        "attempts",
-        "next_attempt_at",
-        "short_error",
         "clicked_at",
+        "attempts",
+        "why",
     )
-    list_filter = ("status", "step")
-    search_fields = ("cart__user__email",)
+    list_filter = ("status", "step", "campaign_step__campaign")
+    search_fields = ("cart__user__email", "recipient")
     list_select_related = ("cart__user",)
     date_hierarchy = "planned_at"
     actions = ["resend_failed"]
     show_full_result_count = False
 
-    @admin.display(description="Last error")
-    def short_error(self, email: RecoveryEmail) -> str:
-        return Truncator(email.last_error).chars(80)
+    class Media:
+        css = {"all": ["recovery/admin.css"]}
+
+    fieldsets = (
+        (None, {"fields": ("cart_link", "to", "step", "campaign_step", "status", "requested_by")}),
+        ("Message", {"fields": ("subject", "text_part", "html_part")}),
+        (
+            "Delivery",
+            {"fields": ("planned_at", "claimed_at", "sent_at", "attempts", "next_attempt_at", "last_error", "note")},
+        ),
+        ("Shopper", {"fields": ("clicked_at",)}),
+    )
+    readonly_fields = (
+        "cart_link",
+        "to",
+        "step",
+        "campaign_step",
+        "status",
+        "requested_by",
+        "subject",
+        "text_part",
+        "html_part",
+        "planned_at",
+        "claimed_at",
+        "sent_at",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "note",
+        "clicked_at",
+    )
+
+    @admin.display(description="To", ordering="recipient")
+    def to(self, email: RecoveryEmail) -> str:
+        return email.recipient or email.cart.user.email
+
+    @admin.display(description="Subject")
+    def short_subject(self, email: RecoveryEmail) -> str:
+        return Truncator(email.subject).chars(50)
+
+    @admin.display(description="Error or note")
+    def why(self, email: RecoveryEmail) -> str:
+        return Truncator(email.last_error or email.note).chars(60)
+
+    @admin.display(description="Text part")
+    def text_part(self, email: RecoveryEmail):
+        if not email.body_text:
+            return "Not sent yet: it is rendered from its step when it goes out."
+        return format_html('<pre class="email-text">{}</pre>', email.body_text)
+
+    @admin.display(description="HTML part")
+    def html_part(self, email: RecoveryEmail):
+        if not email.body_html:
+            return "—"
+        # In a sandboxed frame: the email's own markup, isolated from the admin (no scripts, no same origin).
+        return format_html(
+            '<iframe class="email-html" sandbox srcdoc="{}" title="The HTML part as sent"></iframe>', email.body_html
+        )
 
     def has_resend_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_staff and self.has_view_permission(request)
 
-    @admin.action(description="Resend the selected failed emails (at the next scheduler run)", permissions=["resend"])
+    @admin.action(description="Queue the selected failed emails again (sent at the next run)", permissions=["resend"])
     def resend_failed(self, request, queryset):
-        selected = list(queryset.values_list("pk", flat=True))
-        queued = recovery_emails_resend(email_ids=selected, now=timezone.now())
-        skipped = len(selected) - queued
-        self.message_user(
-            request,
-            f"{queued} email(s) queued; the scheduler sends them at its next run."
-            + (f" {skipped} not failed, left as they were." if skipped else ""),
-            messages.SUCCESS if queued else messages.WARNING,
+        report = recovery_emails_resend(
+            email_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now(), staff=request.user
         )
+        if report.queued:
+            self.message_user(
+                request,
+                f"{len(report.queued)} email(s) queued; the scheduler sends them at its next run.",
+                messages.SUCCESS,
+            )
+        for email_id, reason in report.refused.items():
+            self.message_user(request, f"Email #{email_id} will not be sent again: {reason}.", messages.WARNING)
+
+
+# --- a cart's reminders, on the cart's page ---------------------------------------------------------------------------
+
+
+class RecoveryEmailInline(admin.TabularInline):
+    model = RecoveryEmail
+    extra = 0
+    can_delete = False
+    fields = ("link", "step", "subject", "status", "sent_at", "clicked_at", "why")
+    readonly_fields = fields
+    ordering = ("step",)
+    verbose_name_plural = "Reminders"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Reminder")
+    def link(self, email: RecoveryEmail):
+        return format_html(
+            '<a href="{}">#{}</a>', reverse("admin:recovery_recoveryemail_change", args=[email.pk]), email.pk
+        )
+
+    @admin.display(description="Error or note")
+    def why(self, email: RecoveryEmail) -> str:
+        return Truncator(email.last_error or email.note).chars(80)
+
+
+class CartWithRemindersAdmin(CartAdmin):
+    inlines = [*CartAdmin.inlines, RecoveryEmailInline]
+    actions = [*(CartAdmin.actions or []), "send_next_reminder_now"]
+
+    def has_send_reminder_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff and request.user.has_perm("recovery.view_recoveryemail")
+
+    @admin.action(description="Send the next reminder now", permissions=["send_reminder"])
+    def send_next_reminder_now(self, request, queryset):
+        now = timezone.now()
+        for cart_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                email = reminder_send_now(cart_id=cart_id, staff=request.user, now=now)
+            except NothingToSend as refusal:
+                self.message_user(request, f"Nothing sent for cart #{cart_id}: {refusal.message}", messages.WARNING)
+                continue
+            if email.status == RecoveryEmail.Status.SENT:
+                self.message_user(request, f"Cart #{cart_id}: step {email.step} sent to {email.recipient}.")
+            else:
+                self.message_user(
+                    request,
+                    f"Cart #{cart_id}: step {email.step} could not be sent ({email.last_error}); it will be retried.",
+                    messages.ERROR,
+                )
+
+
+admin.site.unregister(Cart)
+admin.site.register(Cart, CartWithRemindersAdmin)

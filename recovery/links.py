@@ -53,10 +53,22 @@ def redirect_url_for(*, cart_id: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def cart_of_recovery_token(*, token: str) -> Cart:
+    """The cart a recovery link names, read only (a mail scanner fetching the link changes nothing). Raises a
+    RecoveryLinkError subclass for a bad, expired, unknown or checked-out cart's token."""
+    cart_id, _ = read_recovery_token(token)
+    cart = one_or_none(Cart.objects.select_related("user").filter(pk=cart_id))
+    if cart is None:
+        raise RecoveryLinkCartGone
+    if cart.status == Cart.Status.CHECKED_OUT:
+        raise RecoveryLinkCartCheckedOut
+    return cart
+
+
 def recovery_link_open(*, token: str, now: datetime) -> Cart:
-    """The shopper opened a recovery link: reactivate the cart (``recovery_source="email_link"`` the first time it
-    comes back) and record the click on its email. Raises a RecoveryLinkError subclass for a bad, expired,
-    unknown or checked-out cart's token."""
+    """The shopper used a recovery link (the page's POST, an action a person takes): reactivate the cart
+    (``recovery_source="email_link"`` the first time it comes back) and record the click on its email. Raises a
+    RecoveryLinkError subclass for a bad, expired, unknown or checked-out cart's token."""
     cart_id, email_id = read_recovery_token(token)
     with transaction.atomic():
         cart = one_or_none(Cart.objects.select_for_update().filter(pk=cart_id))

@@ -5,8 +5,8 @@ Staff write the subject, preheader, HTML body and text body in Django's template
 - tags: ``if`` / ``elif`` / ``else`` / ``endif``, ``for`` / ``empty`` / ``endfor`` (only ``{% for line in lines %}``,
   not nested), ``comment`` / ``endcomment`` (and ``{# … #}``);
 - filters: ``default``, ``upper``, ``lower``, ``title``, ``capfirst``, ``truncatechars``, ``truncatewords``,
-  ``yesno``, ``length``, ``pluralize``. Money arrives as formatted text ("24.90 EUR"), so ``floatformat`` and
-  ``date`` would only print blanks and are left out;
+  ``yesno``, ``length``, ``pluralize``, ``linebreaksbr`` (for the shop's address in HTML). Money arrives as
+  formatted text ("EUR 24.90"), so ``floatformat`` and ``date`` would only print blanks and are left out;
 - the placeholders in ``PLACEHOLDERS`` (plus ``forloop.counter`` / ``first`` / ``last`` inside the loop).
 
 Everything else (``{% load %}``, ``{% include %}``, ``{% extends %}``, ``{% url %}``, ``{% autoescape off %}``,
@@ -35,6 +35,7 @@ Kind = Literal["subject", "preheader", "html", "text"]
 ALLOWED_TAGS = ("if", "elif", "else", "endif", "for", "empty", "endfor", "comment", "endcomment")
 ALLOWED_FILTERS = (
     "default", "upper", "lower", "title", "capfirst", "truncatechars", "truncatewords", "yesno", "length", "pluralize",
+    "linebreaksbr",
 )  # fmt: skip
 MAX_BODY_BYTES = 100_000
 MAX_LINE_CHARS = 200  # subject and preheader
@@ -57,6 +58,7 @@ PLACEHOLDERS: dict[str, str] = {
     "recovery_url": "The link that brings the shopper back to the cart.",
     "recovery_button": "A ready-made 'Return to your cart' button (the link as text in text bodies).",
     "unsubscribe_url": "The link that stops reminders.",
+    "link_days": "For how many days the recovery link works.",
     "shop.name": "The shop's name.",
     "shop.storefront_url": "The shop's website.",
     "shop.logo_url": "The address of the shop's logo image.",
@@ -73,7 +75,9 @@ _TOP_LEVEL = frozenset(p for p in PLACEHOLDERS if not p.startswith(("line.", "fo
 _ROOTS = frozenset(p.split(".")[0] for p in _TOP_LEVEL)
 # Pre-built multi-line blocks make no sense on one line.
 _NOT_ON_ONE_LINE = frozenset({"cart_table", "recovery_button"})
-_CONTEXT_KEYS = ("shopper_name", "lines", "total", "item_count", "recovery_url", "unsubscribe_url", "shop", "coupon")
+_CONTEXT_KEYS = (
+    "shopper_name", "lines", "total", "item_count", "recovery_url", "unsubscribe_url", "link_days", "shop", "coupon",
+)  # fmt: skip
 REQUIRED_PARTS = ("recovery_url", "unsubscribe_url", "shop.address")
 
 # Control characters other than tab and newline (C0, DEL, C1).
@@ -408,13 +412,14 @@ def sample_context() -> dict[str, Any]:
     return {
         "shopper_name": "Alex Martin",
         "lines": [
-            {"name": "Merino wool scarf", "quantity": 1, "unit_price": "39.00 EUR", "line_total": "39.00 EUR"},
-            {"name": "Ceramic mug, blue", "quantity": 2, "unit_price": "12.50 EUR", "line_total": "25.00 EUR"},
+            {"name": "Merino wool scarf", "quantity": 1, "unit_price": "EUR 39.00", "line_total": "EUR 39.00"},
+            {"name": "Ceramic mug, blue", "quantity": 2, "unit_price": "EUR 12.50", "line_total": "EUR 25.00"},
         ],
-        "total": "64.00 EUR",
+        "total": "EUR 64.00",
         "item_count": 3,
         "recovery_url": "https://shop.example.com/recover/sample-token/",
         "unsubscribe_url": "https://shop.example.com/unsubscribe/sample-token/",
+        "link_days": 7,
         "shop": {
             "name": "Example Shop",
             "storefront_url": "https://shop.example.com/",

@@ -1,5 +1,11 @@
-"""The two links of a recovery email: /cart/recover/<token> and /cart/unsubscribe/<token>. Plain HTML pages for
-shoppers (anonymous: the signed token is the credential); every bad token gets a clear page, never a 500."""
+"""The two links of a recovery email: /cart/recover/<token> and /cart/unsubscribe/<token>. Pages for shoppers in the
+shop's name (anonymous: the signed token in the address is the credential); every bad token gets a clear page, never
+a 500.
+
+A GET changes nothing. Mail scanners and link previewers fetch every link of an email; had a GET restored the cart,
+each of them would count as a shopper coming back "via the email link". The recovery page shows the cart and restores
+it with a POST, which the page sends itself (recovery/static/recovery/restore.js) or, with scripts off, its button.
+"""
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -12,36 +18,51 @@ from carts.models import Cart
 from core.errors import render_error_page
 from core.money import format_money
 
-from .links import recovery_link_open, recovery_unsubscribe, redirect_url_for, user_for_unsubscribe_token
+from .links import (
+    cart_of_recovery_token,
+    recovery_link_open,
+    recovery_unsubscribe,
+    redirect_url_for,
+    user_for_unsubscribe_token,
+)
+from .messages import greeting_name, lines_of
+from .shop import current_shop
 from .tokens import RecoveryLinkError
 
 
+def _cart_page(request: HttpRequest, cart: Cart, *, restored: bool) -> HttpResponse:
+    cart = Cart.objects.select_related("user").prefetch_related("lines__item").get(pk=cart.pk)
+    return render(
+        request,
+        "recovery/recover.html",
+        {
+            "title": "Your cart is restored" if restored else "Your cart is waiting",
+            "cart": cart,
+            "greeting": greeting_name(cart.user),
+            "lines": lines_of(cart),
+            "total": format_money(cart.total),
+            "restored": restored,
+            "storefront_url": current_shop().storefront_url,
+        },
+    )
+
+
+# The token is the credential: a CSRF token would only make the restore fail in a browser that blocks cookies.
+@csrf_exempt
 @never_cache
-@require_http_methods(["GET"])  # not HEAD: a link checker probing the URL should not recover the cart
+@require_http_methods(["GET", "HEAD", "POST"])
 def recover(request: HttpRequest, token: str) -> HttpResponse:
-    """Reactivate the cart the token names and send the shopper to the shop (or show the cart)."""
+    """GET: show the cart the link names. POST: restore it and lead the shopper to the shop."""
     try:
+        if request.method != "POST":
+            return _cart_page(request, cart_of_recovery_token(token=token), restored=False)
         cart = recovery_link_open(token=token, now=timezone.now())
     except RecoveryLinkError as error:
         return render_error_page(request, error)
     target = redirect_url_for(cart_id=cart.pk)
     if target:
         return HttpResponseRedirect(target)
-    cart = Cart.objects.select_related("user").get(pk=cart.pk)
-    lines = [
-        {
-            "name": line.item.name,
-            "quantity": line.quantity,
-            "unit_price": format_money(line.unit_price),
-            "line_total": format_money(line.line_total),
-        }
-        for line in cart.lines.select_related("item").order_by("id")
-    ]
-    return render(
-        request,
-        "recovery/recover.html",
-        {"title": "Your cart is waiting", "cart": cart, "lines": lines, "total": format_money(cart.total)},
-    )
+    return _cart_page(request, cart, restored=True)
 
 
 # RFC 8058 one-click unsubscribe: mail clients POST "List-Unsubscribe=One-Click" to this URL without a CSRF token.

@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 
-from carts.admin import CartAdmin
 from carts.models import Cart
 from core.exports import csv_response
+from recovery.admin import CartWithRemindersAdmin as CartAdmin
 
 from .selectors import REPORT_COLUMNS, cart_rows
 

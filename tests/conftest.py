@@ -67,3 +67,11 @@ def admin_browser(staff) -> Client:
     browser = Client()
     browser.force_login(staff)
     return browser
+
+
+@pytest.fixture
+def campaign(db):
+    """The active campaign a fresh installation starts with: two steps, an hour and a day after the abandonment."""
+    from tests.recovery.factories import make_campaign
+
+    return make_campaign(delays=(3600, 86_400))

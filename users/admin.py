@@ -45,11 +45,16 @@ class UserAdmin(OverflowSafeChangeListMixin, BaseUserAdmin):
     date_hierarchy = "date_joined"
     fieldsets = (
         (None, {"fields": ("email", "name", "password")}),
-        ("Recovery emails", {"fields": ("email_opt_out",)}),
+        ("Recovery emails", {"fields": ("email_opt_out", "name_vouched")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+
+    def save_model(self, request, obj, form, change):
+        if not change or "name" in form.changed_data:
+            obj.name_vouched = True  # a member of staff typed it
+        super().save_model(request, obj, form, change)
 
 
 # API tokens: knox's own admin lists each token's user with a query per row and offers an "add" form that would save

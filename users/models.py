@@ -73,6 +73,7 @@ class UserManager(BaseUserManager):
     def create_superuser(self, email: str, name: str, password: str | None = None, **extra) -> "User":
         extra["is_staff"] = True
         extra["is_superuser"] = True
+        extra.setdefault("name_vouched", True)
         return self._create(email, name, password, **extra)
 
 
@@ -86,6 +87,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Staff may log into the admin and act on any cart.")
     is_active = models.BooleanField(default=True)
     email_opt_out = models.BooleanField(default=False, help_text="Never send recovery emails to this user.")
+    name_vouched = models.BooleanField(
+        default=False,
+        help_text="The name came from staff (the storefront's server, the admin), not from a stranger's registration: "
+        "only then do reminders greet the shopper by their first name.",
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()

@@ -14,14 +14,18 @@ logger = logging.getLogger(__name__)
 DUPLICATE_EMAIL = "A user with this email already exists."
 
 
-def user_register(*, name: str, email: str) -> tuple[User, str]:
-    """Register a shopper (no usable password) and return them with their API token, the only time it is shown."""
+def user_register(*, name: str, email: str, by_staff: bool = False) -> tuple[User, str]:
+    """Register a shopper (no usable password) and return them with their API token, the only time it is shown.
+
+    ``by_staff``: the storefront's server registered them with a staff token, so their name is vouched for and the
+    reminders may greet them by it. Anyone can register anyone's address with any name, so a name typed by a
+    stranger never goes out in the shop's email (docs/contract.md, "Recovery emails")."""
     email = User.objects.normalize_email(email)
     if User.objects.with_email(email).exists():
         raise InvalidInput(DUPLICATE_EMAIL, field="email")
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, name=name)
+            user = User.objects.create_user(email=email, name=name, name_vouched=by_staff)
             _, token = AuthToken.objects.create(user=user, expiry=None)
     except IntegrityError as exc:
         # The race this expects: a concurrent registration of the same address won it. Any other integrity error is

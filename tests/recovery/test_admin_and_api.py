@@ -10,7 +10,7 @@ from tests.helpers import client_for
 from tests.recovery.factories import RecoveryEmailFactory
 from tests.users.factories import StaffFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("campaign")]
 
 
 @pytest.fixture
@@ -60,7 +60,9 @@ def test_the_resend_action_requeues_only_failed_emails(admin_browser, emails):
     )
 
     assert response.status_code == 200
-    assert "1 email(s) queued" in response.content.decode()
+    page = response.content.decode()
+    assert "1 email(s) queued" in page
+    assert f"Email #{emails['sent'].pk} will not be sent again: it is sent, not failed." in page
     emails["failed"].refresh_from_db()
     emails["sent"].refresh_from_db()
     assert emails["failed"].status == RecoveryEmail.Status.PENDING

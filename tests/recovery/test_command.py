@@ -12,12 +12,11 @@ from carts.models import Cart
 from recovery.models import RecoveryEmail
 from tests.carts.factories import make_cart
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("campaign")]
 
 
 @pytest.fixture
 def due_cart(item, settings):
-    settings.CART_RECOVERY_EMAIL_STEPS = [3600, 86_400]
     return make_cart(
         lines=[(item, 1)], status=Cart.Status.ABANDONED, abandoned_at=timezone.now() - timedelta(seconds=3700)
     )

@@ -18,6 +18,7 @@ from tests.helpers import run_together
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("campaign"),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="a real row-lock race (FOR UPDATE SKIP LOCKED between two connections) needs PostgreSQL; "
@@ -42,7 +43,6 @@ class SlowRecordingBackend(BaseEmailBackend):
 
 def test_two_concurrent_senders_send_each_step_exactly_once(settings, clock):
     settings.EMAIL_BACKEND = "tests.recovery.test_concurrency.SlowRecordingBackend"
-    settings.CART_RECOVERY_EMAIL_STEPS = [3600, 86_400]
     DELIVERED.clear()
     item = ItemFactory()
     carts = [make_cart(lines=[(item, 1)], status=Cart.Status.ABANDONED, abandoned_at=clock.now()) for _ in range(60)]

@@ -19,37 +19,60 @@ from tests.helpers import PROJECT_DIR, child_process_env, test_database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
+# main before the recovery app: the last migrations of the apps the old tables belong to.
 OLD_STATE = "0006_cart_total_fits_its_column"
+OLD_USERS = "0004_email_rules"
 
+# Written with SQL against the old schema (the models of today may have columns that did not exist then).
 SEED = """
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
-from carts.models import AbandonmentLog, Cart
-from users.models import User
 
-staff = User.objects.create_user(email="ops@shop.test", name="Ops", password="a long passphrase", is_staff=True)
-manager = User.objects.create_user(email="boss@shop.test", name="Boss", password="a long passphrase", is_staff=True)
-shopper = User.objects.create_user(email="ada@shop.test", name="Ada")
-old = Permission.objects.filter(content_type__app_label="carts", content_type__model="recoveryemail")
-staff.user_permissions.add(*old.filter(codename__in=["view_recoveryemail", "change_recoveryemail"]))
-group = Group.objects.create(name="Support")
-group.permissions.add(old.get(codename="delete_recoveryemail"))
-manager.groups.add(group)
-at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-cart = Cart.objects.create(user=shopper, status="abandoned", abandoned_at=at, item_count=2, total=Decimal("9.00"))
-AbandonmentLog.objects.create(cart=cart, abandoned_at=at, item_count=2, total=Decimal("9.00"))
-adapt = connection.ops.adapt_datetimefield_value
+at = connection.ops.adapt_datetimefield_value(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
 with connection.cursor() as cursor:
+    people = (("ops@shop.test", "Ops", True), ("boss@shop.test", "Boss", True), ("ada@shop.test", "Ada", False))
+    for email, name, staff in people:
+        cursor.execute(
+            "INSERT INTO users_user (password, is_superuser, email, name, is_staff, is_active, email_opt_out,"
+            " date_joined) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [make_password("a long passphrase"), False, email, name, staff, True, False, at],
+        )
+    cursor.execute("SELECT id, email FROM users_user")
+    users = {email: pk for pk, email in cursor.fetchall()}
+    cursor.execute(
+        "INSERT INTO carts_cart (user_id, status, created_at, last_updated, abandoned_at, recovery_source,"
+        " item_count, total) VALUES (%s, 'abandoned', %s, %s, %s, '', 2, 9.00)",
+        [users["ada@shop.test"], at, at, at],
+    )
+    cursor.execute("SELECT id FROM carts_cart")
+    (cart,) = cursor.fetchone()
+    cursor.execute(
+        "INSERT INTO carts_abandonmentlog (cart_id, abandoned_at, item_count, total) VALUES (%s, %s, 2, 9.00)",
+        [cart, at],
+    )
     for step, status, error in ((1, "sent", ""), (2, "failed", "SMTPRecipientsRefused: nope")):
         cursor.execute(
             "INSERT INTO carts_recoveryemail (cart_id, step, status, planned_at, sent_at, attempts, last_error,"
             " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [cart.pk, step, status, adapt(at), adapt(at) if status == "sent" else None, 1, error, adapt(at)],
+            [cart, step, status, at, at if status == "sent" else None, 1, error, at],
         )
-print(json.dumps({"cart": cart.pk, "permissions": sorted(old.values_list("codename", flat=True))}))
+old = Permission.objects.filter(content_type__app_label="carts", content_type__model="recoveryemail")
+grants = Permission.objects.filter(pk__in=old.filter(codename__in=["view_recoveryemail", "change_recoveryemail"]))
+with connection.cursor() as cursor:
+    for permission in grants:
+        cursor.execute(
+            "INSERT INTO users_user_user_permissions (user_id, permission_id) VALUES (%s, %s)",
+            [users["ops@shop.test"], permission.pk],
+        )
+    group = Group.objects.create(name="Support")
+    group.permissions.add(old.get(codename="delete_recoveryemail"))
+    cursor.execute(
+        "INSERT INTO users_user_groups (user_id, group_id) VALUES (%s, %s)", [users["boss@shop.test"], group.pk]
+    )
+print(json.dumps({"cart": cart, "permissions": sorted(old.values_list("codename", flat=True))}))
 """
 
 CHECK = """
@@ -70,7 +93,9 @@ print(json.dumps({
     "manager": sorted(perm for perm in manager.get_all_permissions() if "recoveryemail" in perm),
     "old_content_types": ContentType.objects.filter(app_label="carts", model="recoveryemail").count(),
     "recovery_permissions": sorted(
-        Permission.objects.filter(content_type__app_label="recovery").values_list("codename", flat=True)
+        Permission.objects.filter(content_type__app_label="recovery", content_type__model="recoveryemail").values_list(
+            "codename", flat=True
+        )
     ),
     "admin_list": browser.get("/admin/recovery/recoveryemail/").status_code,
 }))
@@ -110,6 +135,7 @@ def manage(database_url: str, *args: str) -> str:
 
 def test_an_upgrade_keeps_every_recovery_email_and_every_grant_on_them(upgrade_database):
     # Given a database at the old layout, with reminders and staff allowed to see, resend and delete them
+    manage(upgrade_database, "migrate", "users", OLD_USERS, "--noinput")
     manage(upgrade_database, "migrate", "carts", OLD_STATE, "--noinput")
     seeded = json.loads(manage(upgrade_database, "shell", "-c", SEED).strip().splitlines()[-1])
     assert {"view_recoveryemail", "change_recoveryemail", "delete_recoveryemail"} <= set(seeded["permissions"])

@@ -16,7 +16,7 @@ from tests.carts.factories import make_cart
 from tests.catalog.factories import ItemFactory
 from tests.recovery.factories import RecoveryEmailFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("campaign")]
 
 
 @pytest.fixture
@@ -49,8 +49,8 @@ def recover_path(token: str) -> str:
     return f"/cart/recover/{token}"
 
 
-def test_a_valid_link_reactivates_the_cart_and_records_the_click(browser, abandoned_cart, sent_email, settings):
-    settings.CART_RECOVERY_REDIRECT_URL = ""
+def test_opening_a_link_shows_the_cart_and_changes_nothing(browser, abandoned_cart, sent_email):
+    """Mail scanners fetch every link of an email: a GET must not count as the shopper coming back."""
     token = make_recovery_token(cart_id=abandoned_cart.pk, email_id=sent_email.pk)
 
     response = browser.get(recover_path(token))
@@ -59,6 +59,27 @@ def test_a_valid_link_reactivates_the_cart_and_records_the_click(browser, abando
     page = response.content.decode()
     assert "Mug &lt;i&gt;blue&lt;/i&gt;" in page
     assert "USD 15.00" in page
+    assert 'id="restore-cart"' in page  # the page restores the cart with a POST: its script, or its button
+    assert "/static/recovery/restore.js" in page
+    abandoned_cart.refresh_from_db()
+    sent_email.refresh_from_db()
+    assert abandoned_cart.status == Cart.Status.ABANDONED
+    assert abandoned_cart.recovered_at is None
+    assert sent_email.clicked_at is None
+
+
+def test_the_pages_post_reactivates_the_cart_records_the_click_and_leads_to_the_shop(
+    browser, abandoned_cart, sent_email, settings
+):
+    settings.CART_RECOVERY_REDIRECT_URL = ""
+    token = make_recovery_token(cart_id=abandoned_cart.pk, email_id=sent_email.pk)
+
+    response = browser.post(recover_path(token))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Your cart is restored" in page
+    assert 'id="to-the-shop" href="http://127.0.0.1:8000/"' in page  # the storefront (CART_STOREFRONT_URL)
     abandoned_cart.refresh_from_db()
     sent_email.refresh_from_db()
     assert abandoned_cart.status == Cart.Status.ACTIVE
@@ -70,11 +91,11 @@ def test_a_valid_link_reactivates_the_cart_and_records_the_click(browser, abando
 
 def test_opening_the_link_twice_keeps_the_first_click(browser, abandoned_cart, sent_email):
     token = make_recovery_token(cart_id=abandoned_cart.pk, email_id=sent_email.pk)
-    browser.get(recover_path(token))
+    browser.post(recover_path(token))
     sent_email.refresh_from_db()
     first_click = sent_email.clicked_at
 
-    assert browser.get(recover_path(token)).status_code in (200, 302)
+    assert browser.post(recover_path(token)).status_code in (200, 302)
 
     sent_email.refresh_from_db()
     assert sent_email.clicked_at == first_click
@@ -94,7 +115,7 @@ def test_a_configured_shop_url_receives_the_shopper_with_the_cart_id(
     settings.CART_RECOVERY_REDIRECT_URL = redirect_setting
     token = make_recovery_token(cart_id=abandoned_cart.pk, email_id=None)
 
-    response = browser.get(recover_path(token))
+    response = browser.post(recover_path(token))
 
     assert response.status_code == 302
     assert response["Location"] == expected.format(id=abandoned_cart.pk)
@@ -139,8 +160,9 @@ def test_a_link_naming_another_cart_cannot_be_forged(browser, abandoned_cart, ot
         signing.dumps({"c": "1"}, salt=RECOVERY_LINK_SALT),
     ],
 )
-def test_malformed_or_foreign_tokens_get_a_400_page_never_a_500(browser, token):
-    response = browser.get(recover_path(token))
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_malformed_or_foreign_tokens_get_a_400_page_never_a_500(browser, token, method):
+    response = getattr(browser, method)(recover_path(token))
 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
@@ -189,20 +211,21 @@ def test_a_link_on_a_cart_that_came_back_on_its_own_keeps_that_attribution(brows
     )
     token = make_recovery_token(cart_id=abandoned_cart.pk, email_id=sent_email.pk)
 
-    assert browser.get(recover_path(token)).status_code == 200
+    assert browser.post(recover_path(token)).status_code == 200
 
     abandoned_cart.refresh_from_db()
     assert abandoned_cart.recovery_source == Cart.RecoverySource.RETURNED
 
 
 def test_the_link_in_a_sent_email_recovers_the_cart(browser, abandoned_cart, settings):
-    settings.CART_RECOVERY_EMAIL_STEPS = [3600]
     settings.CART_RECOVERY_REDIRECT_URL = ""
     send_due_recovery_emails(now=timezone.now())
     (message,) = mail.outbox
     link = next(word for word in message.body.split() if "/cart/recover/" in word)
 
-    response = browser.get(link.removeprefix(settings.SITE_URL))
+    page = browser.get(link.removeprefix(settings.SITE_URL))
+    assert page.status_code == 200
+    response = browser.post(link.removeprefix(settings.SITE_URL))  # what the page does
 
     assert response.status_code == 200
     abandoned_cart.refresh_from_db()
@@ -250,7 +273,6 @@ def test_one_click_unsubscribe_from_a_mail_client_works_without_csrf(shopper):
 
 
 def test_unsubscribe_link_in_the_email_stops_later_steps(browser, abandoned_cart, settings, shopper):
-    settings.CART_RECOVERY_EMAIL_STEPS = [3600, 86_400]
     send_due_recovery_emails(now=timezone.now())  # the cart was abandoned 2 h ago: step 1
     (message,) = mail.outbox
     link = message.extra_headers["List-Unsubscribe"].strip("<>")

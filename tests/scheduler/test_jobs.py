@@ -15,7 +15,7 @@ from carts.models import AbandonmentLog, Cart
 from scheduler import jobs
 from tests.carts.factories import make_cart
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("campaign")]
 
 PROJECT_DIR = Path(settings.BASE_DIR)
 
@@ -89,7 +89,6 @@ def test_the_sweep_job_abandons_a_stale_cart(item, caplog):
 
 
 def test_the_recovery_emails_job_sends_the_reminder_that_is_due(item, shopper, settings):
-    settings.CART_RECOVERY_EMAIL_STEPS = [3600, 86400]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     abandoned_at = timezone.now() - timedelta(hours=2)
     make_cart(user=shopper, lines=[(item, 1)], status=Cart.Status.ABANDONED, abandoned_at=abandoned_at)
@@ -100,7 +99,6 @@ def test_the_recovery_emails_job_sends_the_reminder_that_is_due(item, shopper, s
 
 
 def test_a_recovery_emails_run_in_which_every_send_fails_is_a_failed_run(item, shopper, settings):
-    settings.CART_RECOVERY_EMAIL_STEPS = [3600, 86400]
     settings.EMAIL_BACKEND = "tests.recovery.test_sending.BrokenBackend"
     abandoned_at = timezone.now() - timedelta(hours=2)
     cart = make_cart(user=shopper, lines=[(item, 1)], status=Cart.Status.ABANDONED, abandoned_at=abandoned_at)

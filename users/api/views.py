@@ -67,7 +67,9 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def register(self, request):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user, token = services.user_register(name=data.validated_data["name"], email=data.validated_data["email"])
+        user, token = services.user_register(
+            name=data.validated_data["name"], email=data.validated_data["email"], by_staff=request.user.is_staff
+        )
         return Response({"message": "User registered.", "id": user.id, "token": token}, status=status.HTTP_201_CREATED)
 
 
