@@ -89,6 +89,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_opt_out = models.BooleanField(default=False, help_text="Never send recovery emails to this user.")
     name_vouched = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="The name came from staff (the storefront's server, the admin), not from a stranger's registration: "
         "only then do reminders greet the shopper by their first name.",
     )
