@@ -33,8 +33,8 @@ def forwards(apps, schema_editor):
         for email in moved.only("pk", "last_error").iterator():
             RecoveryEmail.objects.filter(pk=email.pk).update(note=email.last_error[:300], last_error="")
     users = apps.get_model("carts", "Cart").objects.filter(pk=OuterRef("cart_id")).values("user__email")[:1]
-    sent = RecoveryEmail.objects.filter(status="sent", recipient="")
-    sent.update(recipient=Subquery(users))
+    RecoveryEmail.objects.filter(status="sent", recipient="").update(recipient=Subquery(users))
+    sent = RecoveryEmail.objects.filter(status="sent", subject="")
     sent.filter(step=1).update(subject=FIRST_SUBJECT)
     sent.exclude(step=1).update(subject=LATER_SUBJECT)
     # ``attempts`` counted the failed tries only; it now counts every try, the one that went out included.

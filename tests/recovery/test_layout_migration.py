@@ -53,7 +53,12 @@ with connection.cursor() as cursor:
         "INSERT INTO carts_abandonmentlog (cart_id, abandoned_at, item_count, total) VALUES (%s, %s, 2, 9.00)",
         [cart, at],
     )
-    for step, status, error in ((1, "sent", ""), (2, "failed", "SMTPRecipientsRefused: nope")):
+    old_rows = (
+        (1, "sent", ""),
+        (2, "failed", "SMTPRecipientsRefused: nope"),
+        (3, "cancelled", "Skipped: a later reminder step was already due when this one was planned."),
+    )
+    for step, status, error in old_rows:
         cursor.execute(
             "INSERT INTO carts_recoveryemail (cart_id, step, status, planned_at, sent_at, attempts, last_error,"
             " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -80,7 +85,7 @@ import json
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from recovery.models import RecoveryEmail
+from recovery.models import Campaign, RecoveryEmail
 from users.models import User
 
 staff, manager = User.objects.get(email="ops@shop.test"), User.objects.get(email="boss@shop.test")
@@ -88,7 +93,13 @@ browser = Client(SERVER_NAME="localhost")
 browser.force_login(staff)
 print(json.dumps({
     "table": RecoveryEmail._meta.db_table,
-    "rows": list(RecoveryEmail.objects.order_by("step").values_list("cart_id", "step", "status", "last_error")),
+    "rows": list(RecoveryEmail.objects.order_by("step").values_list("cart_id", "step", "status", "last_error", "note")),
+    "linked": list(RecoveryEmail.objects.order_by("step").values_list("campaign_step__position", flat=True)),
+    "sent": list(RecoveryEmail.objects.filter(status="sent").values_list("recipient", "subject", "attempts")),
+    "campaigns": [
+        (c.name, c.is_active, [(s.position, s.delay_seconds, s.subject, s.is_active) for s in c.steps.all()])
+        for c in Campaign.objects.prefetch_related("steps")
+    ],
     "staff": sorted(perm for perm in staff.get_all_permissions() if "recoveryemail" in perm),
     "manager": sorted(perm for perm in manager.get_all_permissions() if "recoveryemail" in perm),
     "old_content_types": ContentType.objects.filter(app_label="carts", model="recoveryemail").count(),
@@ -124,7 +135,12 @@ def manage(database_url: str, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_DIR,
-        env=child_process_env(DATABASE_URL=database_url, DJANGO_DEBUG="1", DJANGO_LOG_LEVEL="WARNING"),
+        env=child_process_env(
+            DATABASE_URL=database_url,
+            DJANGO_DEBUG="1",
+            DJANGO_LOG_LEVEL="WARNING",
+            CART_RECOVERY_EMAIL_STEPS="1800,7200,86400",
+        ),
         capture_output=True,
         text=True,
         timeout=300,
@@ -147,9 +163,31 @@ def test_an_upgrade_keeps_every_recovery_email_and_every_grant_on_them(upgrade_d
     after = json.loads(manage(upgrade_database, "shell", "-c", CHECK).strip().splitlines()[-1])
     assert after["table"] == "recovery_recoveryemail"
     assert after["rows"] == [
-        [seeded["cart"], 1, "sent", ""],
-        [seeded["cart"], 2, "failed", "SMTPRecipientsRefused: nope"],
+        [seeded["cart"], 1, "sent", "", ""],
+        [seeded["cart"], 2, "failed", "SMTPRecipientsRefused: nope", ""],
+        # A note kept in last_error before moved to its own field: last_error holds errors only
+        [
+            seeded["cart"],
+            3,
+            "cancelled",
+            "",
+            "Skipped: a later reminder step was already due when this one was planned.",
+        ],
     ]
+    # And the first campaign is what the shop sent before: CART_RECOVERY_EMAIL_STEPS, the old subjects, active
+    assert after["campaigns"] == [
+        [
+            "Cart reminders",
+            True,
+            [
+                [1, 1800, "You left something in your cart", True],
+                [2, 7200, "Your cart is still waiting for you", True],
+                [3, 86400, "Your cart is still waiting for you", True],
+            ],
+        ]
+    ]
+    assert after["linked"] == [1, 2, 3]  # every old reminder belongs to the step of its position
+    assert after["sent"] == [["ada@shop.test", "You left something in your cart", 2]]  # the try that went out counts
     assert after["staff"] == ["recovery.change_recoveryemail", "recovery.view_recoveryemail"]
     assert after["manager"] == ["recovery.delete_recoveryemail"]
     assert after["old_content_types"] == 0
