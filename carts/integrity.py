@@ -9,7 +9,8 @@ from django.db.models.functions import Coalesce
 
 from core.integrity import Rule
 
-from .models import AbandonmentLog, Cart, CartItem
+from .figures import figures_by_bucket, live_figures
+from .models import AbandonmentLog, Cart, CartItem, Coupon
 
 # Totals are compared with half a cent of slack: SQLite keeps decimals as floating point, so a sum of prices may
 # differ from the stored total in the last binary digit without anyone's money being wrong.
@@ -69,6 +70,44 @@ def _carts_whose_totals_differ_from_their_lines() -> QuerySet:
     )
 
 
+def _figure_rows_that_differ_from_the_carts() -> list[dict]:
+    """Report figure rows (live) whose counters differ from what the carts hold (carts/figures.py)."""
+    expected, stored = figures_by_bucket(), live_figures()
+    offenders = []
+    for bucket, group in sorted(set(expected) | set(stored)):
+        want, have = expected.get((bucket, group), {}), stored.get((bucket, group), {})
+        for counter in sorted(set(want) | set(have)):
+            if abs(Decimal(want.get(counter, 0)) - Decimal(have.get(counter, 0))) > MONEY_TOLERANCE:
+                offenders.append(
+                    {
+                        "bucket": bucket,
+                        "recovery_group": group,
+                        "counter": counter,
+                        "carts": want.get(counter, 0),
+                        "figures": have.get(counter, 0),
+                    }
+                )
+    return offenders
+
+
+def _carts_paying_other_than_total_less_discount() -> QuerySet:
+    return (
+        Cart.objects.filter(status=Cart.Status.CHECKED_OUT)
+        .exclude(paid=F("total") - F("discount"))
+        .values("id", "total", "discount", "paid")
+        .order_by("id")
+    )
+
+
+def _discounts_without_a_redeemed_coupon() -> QuerySet:
+    return (
+        Cart.objects.filter(discount__gt=0)
+        .filter(~Exists(Coupon.objects.filter(redeemed_cart=OuterRef("pk"))))
+        .values("id", "discount")
+        .order_by("id")
+    )
+
+
 RULES: list[Rule] = [
     Rule("one_open_cart_per_user", "A user has at most one active or abandoned cart.", _users_with_several_open_carts),
     Rule(
@@ -86,5 +125,20 @@ RULES: list[Rule] = [
         "cart_totals_match_lines",
         "A cart's item_count and total equal the sums of its lines.",
         _carts_whose_totals_differ_from_their_lines,
+    ),
+    Rule(
+        "checked_out_cart_paid_total_less_discount",
+        "A checked-out cart paid its total less its discount.",
+        _carts_paying_other_than_total_less_discount,
+    ),
+    Rule(
+        "discount_has_its_coupon",
+        "A cart with a discount redeemed a coupon.",
+        _discounts_without_a_redeemed_coupon,
+    ),
+    Rule(
+        "report_figures_match_carts",
+        "The report's figure rows hold what the carts hold (manage.py rebuild_report_figures rebuilds them).",
+        _figure_rows_that_differ_from_the_carts,
     ),
 ]

@@ -29,6 +29,12 @@ class Cart(models.Model):
         EMAIL_LINK = "email_link", "Via email link"
         RETURNED = "returned", "Came back on their own"
 
+    class RecoveryGroup(models.TextChoices):
+        """The experiment a cart is part of from its first abandonment under a campaign with a holdout share."""
+
+        TREATED = "treated", "Treated (gets reminders)"
+        HOLDOUT = "holdout", "Holdout (no reminders)"
+
     OPEN_STATUSES = (Status.ACTIVE, Status.ABANDONED)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="carts")
@@ -49,6 +55,17 @@ class Cart(models.Model):
     # the sweep can snapshot them and the report can sum them without touching the lines table.
     item_count = models.PositiveIntegerField(default=0, help_text="Units in the cart (sum of line quantities).")
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    discount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00"),
+        help_text="What a coupon took off at checkout.",
+    )  # fmt: skip
+    paid = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="What the shopper paid: total − discount."
+    )
+    recovery_group = models.CharField(
+        max_length=8, choices=RecoveryGroup.choices, blank=True, default="", db_default="",
+        help_text="Treated or holdout, drawn once at the cart's first abandonment under a campaign with a holdout.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-id"]
@@ -72,6 +89,15 @@ class Cart(models.Model):
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="carts_cart_total_not_negative"),
             models.CheckConstraint(condition=Q(total__lte=MAX_CART_TOTAL), name="carts_cart_total_fits_its_column"),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0) & Q(discount__lte=models.F("total")), name="carts_cart_discount_in_total"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="checked_out") | Q(paid__isnull=True), name="carts_cart_paid_only_at_checkout"
+            ),
+            models.CheckConstraint(
+                condition=Q(recovery_group__in=["", "treated", "holdout"]), name="carts_cart_recovery_group_valid"
+            ),
         ]
         indexes = [
             # The sweep: active carts by age. Partial, so marking a cart abandoned only removes its entry (an index on
@@ -139,3 +165,79 @@ class AbandonmentLog(models.Model):
 
     def __str__(self) -> str:
         return f"Cart #{self.cart_id} abandoned at {self.abandoned_at:%Y-%m-%d %H:%M}"
+
+
+class Coupon(models.Model):
+    """A single-use code a reminder offers (recovery/coupons.py issues it); checkout redeems it (carts/services.py)."""
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percent off"
+        AMOUNT = "amount", "Amount off"
+
+    code = models.CharField(max_length=16, unique=True)
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="coupons", help_text="Issued for this cart.")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.DecimalField(max_digits=10, decimal_places=2)
+    min_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    expires_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_cart = models.OneToOneField(
+        Cart, on_delete=models.SET_NULL, null=True, blank=True, related_name="redeemed_coupon"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gt=0), name="carts_coupon_value_positive"),
+            models.CheckConstraint(
+                condition=~Q(kind="percent") | Q(value__lte=100), name="carts_coupon_percent_at_most_100"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["percent", "amount"]), name="carts_coupon_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def status_at(self, now) -> str:
+        if self.redeemed_at is not None:
+            return "redeemed"
+        return "expired" if now >= self.expires_at else "issued"
+
+    def offer_text(self) -> str:
+        if self.kind == self.Kind.PERCENT:
+            return f"{self.value.normalize():f} % off"
+        return f"{format_money(self.value)} off"
+
+
+class CartFigures(models.Model):
+    """The report's figures, kept per 15-minute bucket of the carts' abandonment (and of checkout for carts never
+    abandoned), per recovery group, as the services change carts (carts/figures.py). The report sums buckets
+    instead of scanning carts, so its cost grows with the days of the period, not with the carts. ``kind`` "pruned"
+    holds the part of carts that retention deleted: the history stays exact."""
+
+    class Kind(models.TextChoices):
+        LIVE = "live", "Carts in the database"
+        PRUNED = "pruned", "Carts deleted by retention"
+
+    bucket = models.BigIntegerField(help_text="Start of the 15 minutes, in seconds since 1970 UTC, divided by 900.")
+    recovery_group = models.CharField(max_length=8, blank=True, default="")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LIVE)
+    abandoned = models.IntegerField(default=0)
+    still_abandoned = models.IntegerField(default=0)
+    revenue_left = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+    came_back = models.IntegerField(default=0)
+    recovered = models.IntegerField(default=0)
+    recovered_revenue = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+    recovered_discount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+    via_email = models.IntegerField(default=0)
+    via_email_revenue = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+    bought_unabandoned = models.IntegerField(default=0, help_text="Carts checked out in the bucket, never abandoned.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "recovery_group", "kind"], name="carts_cartfigures_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Figures of bucket {self.bucket} ({self.recovery_group or 'no group'}, {self.kind})"

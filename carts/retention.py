@@ -1,10 +1,12 @@
 """Retention: the cart tables stay bounded.
 
 - Empty carts that were never abandoned, untouched for CART_EMPTY_CART_MAX_AGE_SECONDS, hold nothing worth keeping.
-- Carts closed for good (checked out, or abandoned and never back) older than CART_RETENTION_DAYS go with their
-  lines, log and emails (0 days keeps them forever).
+- Checked-out carts older than CART_RETENTION_DAYS go with their lines, log and emails (0 days keeps them forever).
+  Open carts (active or abandoned) are never deleted: a shopper has at most one, and it may still come back.
 
 Each batch is one short transaction whose DELETE re-checks the rule, so a cart a shopper touches meanwhile stays.
+Before the carts go, their part of the report's figures moves to the "pruned" rows (carts/figures.py), and the apps
+built on carts are told (``carts_pruning``), so the report's history stays exact after pruning.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from . import figures
 from .models import Cart
+from .signals import carts_pruning
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ def expired_closed_carts(*, now: datetime) -> Q:
     if settings.CART_RETENTION_DAYS <= 0:
         return Q(pk__in=[])
     cutoff = now - timedelta(days=settings.CART_RETENTION_DAYS)
-    return Q(status__in=[Cart.Status.CHECKED_OUT, Cart.Status.ABANDONED], last_updated__lt=cutoff)
+    return Q(status=Cart.Status.CHECKED_OUT, last_updated__lt=cutoff)
 
 
 def _delete_in_batches(rule: Q, *, batch_size: int) -> int:
@@ -50,6 +54,9 @@ def _delete_in_batches(rule: Q, *, batch_size: int) -> int:
             )
             if not ids:
                 return deleted
+            doomed = Cart.objects.filter(rule, pk__in=ids)
+            figures.pruned(doomed)
+            carts_pruning.send(sender=Cart, carts=doomed)
             # The rule re-checked in the DELETE. The rows that belong to the carts (lines, log, the recovery app's
             # emails) go with them through their foreign keys' CASCADE: Django's collector deletes each table's rows
             # in one set-based DELETE, so this app needs to know none of the apps built on it.

@@ -9,6 +9,7 @@ serialised (``transaction_mode=IMMEDIATE``), which gives the same outcome.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -16,10 +17,13 @@ from django.db import transaction
 from catalog.models import Item
 from core.db import one_or_none
 from core.errors import Conflict, InvalidInput, NotFound
+from core.money import format_money
 from users.models import User
 
-from .models import MAX_CART_TOTAL, Cart, CartItem
+from .figures import CartState, FigureChanges, record_cart_change
+from .models import MAX_CART_TOTAL, Cart, CartItem, Coupon
 from .selectors import open_carts_of
+from .signals import cart_checked_out
 
 
 def _lock_open_cart(*, user: User) -> Cart | None:
@@ -78,9 +82,11 @@ def cart_add_item(*, user: User, item: Item, quantity: int, now: datetime) -> tu
             # look again: the add that held it before may have just created the cart.
             User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
             cart = _lock_open_cart(user=user)
+        before = None
         if cart is None:
             cart = Cart.objects.create(user=user, status=Cart.Status.ACTIVE, created_at=now, last_updated=now)
         else:
+            before = CartState.of(cart)
             _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED)
         line = one_or_none(CartItem.objects.filter(cart_id=cart.pk, item_id=item.pk))
         new_quantity = (line.quantity if line else 0) + quantity
@@ -100,6 +106,7 @@ def cart_add_item(*, user: User, item: Item, quantity: int, now: datetime) -> tu
         _add_to_totals(cart, line=line, units=quantity)
         cart.last_updated = now
         cart.save(update_fields=LINE_CHANGE_FIELDS)
+        record_cart_change(before, cart)
     return cart, line
 
 
@@ -114,6 +121,7 @@ def cart_remove_item(
         line = one_or_none(CartItem.objects.filter(cart_id=cart.pk, item_id=item_id))
         if line is None:
             raise NotFound("This item is not in the cart.")
+        before = CartState.of(cart)
         _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED)
         removed = line.quantity if quantity is None else min(quantity, line.quantity)
         remaining = line.quantity - removed
@@ -125,23 +133,69 @@ def cart_remove_item(
         _add_to_totals(cart, line=line, units=-removed)
         cart.last_updated = now
         cart.save(update_fields=LINE_CHANGE_FIELDS)
+        record_cart_change(before, cart)
     return cart, remaining
 
 
-def cart_checkout(*, cart_id: int, user: User | None, now: datetime) -> Cart:
-    """Check the cart out. Empty → 400, already checked out → 409. An abandoned cart checked out counts as
-    recovered (the shopper came back)."""
+CENT = Decimal("0.01")
+
+
+def coupon_discount(*, coupon: Coupon, total: Decimal) -> Decimal:
+    """What ``coupon`` takes off ``total``: a percent rounded to the cent, or an amount, never more than the total."""
+    if coupon.kind == Coupon.Kind.PERCENT:
+        discount = (total * coupon.value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    else:
+        discount = coupon.value
+    return min(discount, total)
+
+
+def _redeem_coupon(*, code: str, cart: Cart, now: datetime) -> Decimal:
+    """Redeem the coupon ``code`` on ``cart`` (locked) and return its discount; InvalidInput naming ``coupon`` when
+    it cannot be used. Redeemed once, even when two checkouts race: the UPDATE is conditional on the coupon being
+    unused, and the database applies one of two such UPDATEs at a time (a row lock on PostgreSQL, one writer at a time
+    on SQLite)."""
+    coupon = one_or_none(Coupon.objects.select_related("cart").filter(code=normalise_coupon_code(code)))
+    if coupon is None:
+        raise InvalidInput("This coupon code does not exist.", field="coupon")
+    if coupon.cart.user_id != cart.user_id:
+        raise InvalidInput("This coupon belongs to another shopper.", field="coupon")
+    if coupon.redeemed_at is not None:
+        raise InvalidInput("This coupon was already used.", field="coupon")
+    if now >= coupon.expires_at:
+        raise InvalidInput(f"This coupon expired on {coupon.expires_at:%Y-%m-%d %H:%M} UTC.", field="coupon")
+    if coupon.min_total is not None and cart.total < coupon.min_total:
+        raise InvalidInput(f"This coupon needs a cart of at least {format_money(coupon.min_total)}.", field="coupon")
+    used = Coupon.objects.filter(pk=coupon.pk, redeemed_at__isnull=True).update(redeemed_at=now, redeemed_cart=cart)
+    if not used:
+        raise InvalidInput("This coupon was already used.", field="coupon")
+    return coupon_discount(coupon=coupon, total=cart.total)
+
+
+def normalise_coupon_code(code: str) -> str:
+    """Codes are typed by people: case and spaces or dashes between groups do not matter."""
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def cart_checkout(*, cart_id: int, user: User | None, now: datetime, coupon: str | None = None) -> Cart:
+    """Check the cart out, with a coupon code when one is given. Empty → 400, already checked out → 409, a coupon
+    that cannot be used → 400 naming ``coupon`` (and the cart stays as it was). An abandoned cart checked out counts
+    as recovered (the shopper came back). The cart keeps its ``discount`` and what was ``paid``."""
     with transaction.atomic():
         cart = _lock_cart(cart_id=cart_id, user=user)
         if cart.status == Cart.Status.CHECKED_OUT:
             raise Conflict("This cart is already checked out.")
         if cart.item_count == 0:
             raise InvalidInput("An empty cart cannot be checked out.", field="cart_id")
+        before = CartState.of(cart)
+        cart.discount = _redeem_coupon(code=coupon, cart=cart, now=now) if coupon else Decimal("0.00")
+        cart.paid = cart.total - cart.discount
         _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED)
         cart.status = Cart.Status.CHECKED_OUT
         cart.checked_out_at = now
         cart.last_updated = now
         cart.save()
+        record_cart_change(before, cart)
+        cart_checked_out.send(sender=Cart, cart=cart, before=before)
     return cart
 
 
@@ -155,9 +209,11 @@ def cart_open_for_owner_view(*, user: User, now: datetime) -> Cart:
     if cart is not None and cart.status == Cart.Status.ABANDONED:
         with transaction.atomic():
             cart = _lock_open_cart(user=user)
+            before = CartState.of(cart) if cart is not None else None
             if cart is not None and _reactivate(cart, now=now, source=Cart.RecoverySource.RETURNED):
                 cart.last_updated = now
                 cart.save()
+                record_cart_change(before, cart)
     if cart is None:
         raise NotFound("This user has no open cart.")
     return cart
@@ -169,7 +225,38 @@ def cart_recover(*, cart_id: int, now: datetime, source: str = Cart.RecoverySour
     with transaction.atomic():
         cart = _lock_cart(cart_id=cart_id, user=None)
         _ensure_changeable(cart)
+        before = CartState.of(cart)
         if _reactivate(cart, now=now, source=source):
             cart.last_updated = now
             cart.save()
+            record_cart_change(before, cart)
     return cart
+
+
+def carts_assign_recovery_groups(
+    *, holdout_share: Decimal, campaign_started_at: datetime, rng, limit: int = 5000
+) -> int:
+    """Draw treated or holdout, once, for the carts abandoned since the campaign with a holdout share became active
+    and not drawn yet (the recovery app calls this before planning reminders). Each cart is a draw of its own with
+    probability ``holdout_share`` (0..0.5) of holdout; the group is stored and never drawn again. Returns how many
+    were drawn."""
+    with transaction.atomic():
+        carts = list(
+            Cart.objects.select_for_update(skip_locked=True)
+            .filter(abandoned_at__gte=campaign_started_at, recovery_group="")
+            .order_by("pk")[:limit]
+        )
+        changes = FigureChanges()
+        drawn = {Cart.RecoveryGroup.HOLDOUT: [], Cart.RecoveryGroup.TREATED: []}
+        for cart in carts:
+            before = CartState.of(cart)
+            cart.recovery_group = (
+                Cart.RecoveryGroup.HOLDOUT if rng.random() < float(holdout_share) else Cart.RecoveryGroup.TREATED
+            )
+            drawn[cart.recovery_group].append(cart.pk)
+            changes.change(before, CartState.of(cart))
+        for group, ids in drawn.items():
+            if ids:
+                Cart.objects.filter(pk__in=ids, recovery_group="").update(recovery_group=group)
+        changes.apply()
+    return len(carts)

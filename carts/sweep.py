@@ -43,12 +43,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
+from core.sql import select_sql, where_sql
+
+from .figures import FigureChanges, bucket_of
 from .models import AbandonmentLog, Cart
 
 logger = logging.getLogger(__name__)
@@ -202,7 +206,6 @@ def _sqlite_bulk_write_settings(*, enabled: bool) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class _Batch:
-    picked: int
     marked: int
     logged: int
     last_seen: datetime | int | None
@@ -214,80 +217,102 @@ def _is_catch_up(*, cutoff: datetime, batch_size: int) -> bool:
     return Cart.objects.filter(stale_carts_q(cutoff=cutoff)).order_by()[:threshold].count() >= threshold
 
 
-def _candidates_sql(
-    *, cutoff: datetime, order_by: str, after: datetime | int | None, batch_size: int
-) -> tuple[str, tuple]:
-    """SELECT id, last_updated of the next batch of candidates in ``order_by`` order ("last_updated": oldest first,
-    through the index; "id": table order), starting after the previous batch, locked, skipping locked rows."""
+def _candidates(*, cutoff: datetime, order_by: str, after: datetime | int | None, batch_size: int) -> QuerySet:
+    """The next batch of candidates in ``order_by`` order ("last_updated": oldest first, through the index; "id":
+    table order), starting after the previous batch, locked, skipping locked rows: (id, last_updated, abandoned_at)."""
     candidates = Cart.objects.filter(stale_carts_q(cutoff=cutoff))
     if after is not None:
         # Equal last_updated values may straddle two batches, hence >=; the rows already marked fail the rule.
         candidates = candidates.filter(**({"id__gt": after} if order_by == "id" else {"last_updated__gte": after}))
-    candidates = (
+    return (
         candidates.order_by(order_by)
         .select_for_update(skip_locked=True, no_key=True)
-        .values_list("id", "last_updated")[:batch_size]
+        .values_list("id", "last_updated", "abandoned_at")[:batch_size]
     )
-    return candidates.query.get_compiler(connection=connection).as_sql()
 
 
-def _rule_where_sql(*, cutoff: datetime) -> tuple[str, tuple]:
-    """The rule compiled to a WHERE fragment on the cart table, for the UPDATE's re-check."""
-    query = Cart.objects.filter(stale_carts_q(cutoff=cutoff)).query
-    sql, params = query.get_compiler(connection=connection).compile(query.where)
-    return sql, tuple(params)
+def _record_figures(*, now: datetime, marked: list[tuple[str, int, Decimal]], again: list[tuple[str, object]]) -> None:
+    """The report's figures for a batch (carts/figures.py): ``marked`` is (group, carts, their total) of the carts
+    the batch abandoned; ``again`` is (group, previous abandoned_at) of those that had been abandoned before and had
+    come back: they leave their old bucket."""
+    changes = FigureChanges()
+    bucket = bucket_of(now)
+    for group, count, total in marked:
+        changes.add_counts(bucket=bucket, group=group, abandoned=count, still_abandoned=count, revenue_left=total)
+    for group, previous in again:
+        changes.add_counts(bucket=bucket_of(_as_datetime(previous)), group=group, abandoned=-1, came_back=-1)
+    changes.apply()
 
 
 def _mark_batch(
     *, now: datetime, cutoff: datetime, order_by: str, after: datetime | int | None, batch_size: int
 ) -> _Batch:
-    """Pick, mark and log one batch. Must run inside a transaction. ``last_seen`` is where the next batch starts."""
+    """Pick, mark and log one batch, and count it in the report's figures. Must run inside a transaction.
+    ``last_seen`` is where the next batch starts."""
     qn = connection.ops.quote_name
     cart_table, log_table = qn(Cart._meta.db_table), qn(AbandonmentLog._meta.db_table)
-    candidates_sql, candidates_params = _candidates_sql(
-        cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size
-    )
-    rule_sql, rule_params = _rule_where_sql(cutoff=cutoff)
+    candidates = _candidates(cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size)
+    rule_sql, rule_params = where_sql(Cart.objects.filter(stale_carts_q(cutoff=cutoff)))
     abandoned_at = connection.ops.adapt_datetimefield_value(now)
     status = Cart.Status.ABANDONED.value
     # The SQL below is assembled from the model's table names and ORM-compiled fragments; every value is a parameter.
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            candidates_sql, candidates_params = select_sql(candidates)
+            # One statement: pick, mark, log; it answers one row per recovery group of the marked carts, plus one
+            # row per cart abandoned before (it leaves its old bucket), each with the batch's counts.
             cursor.execute(
                 f"""
-                WITH picked (id, last_updated) AS ({candidates_sql}),
+                WITH picked (id, last_updated, previously_abandoned_at) AS ({candidates_sql}),
                 marked AS (
                     UPDATE {cart_table} SET status = %s, abandoned_at = %s
                     WHERE id IN (SELECT id FROM picked) AND {rule_sql}
-                    RETURNING id, item_count, total
+                    RETURNING id, item_count, total, recovery_group
                 ),
                 logged AS (
                     INSERT INTO {log_table} (cart_id, abandoned_at, item_count, total)
                     SELECT id, %s, item_count, total FROM marked
                     ON CONFLICT (cart_id) DO NOTHING
                     RETURNING cart_id
+                ),
+                stats AS (
+                    SELECT (SELECT count(*) FROM logged) AS logged,
+                           (SELECT max({qn(order_by)}) FROM picked) AS last_seen
                 )
-                SELECT (SELECT count(*) FROM picked), (SELECT count(*) FROM marked), (SELECT count(*) FROM logged),
-                       (SELECT max({qn(order_by)}) FROM picked)
+                SELECT 'marked', recovery_group, count(*), sum(total), NULL::timestamptz, stats.logged, stats.last_seen
+                  FROM marked, stats GROUP BY recovery_group, stats.logged, stats.last_seen
+                UNION ALL
+                SELECT 'again', marked.recovery_group, 1, NULL, picked.previously_abandoned_at, stats.logged,
+                       stats.last_seen
+                  FROM marked JOIN picked USING (id), stats WHERE picked.previously_abandoned_at IS NOT NULL
                 """,  # noqa: S608
                 (*candidates_params, status, abandoned_at, *rule_params, abandoned_at),
             )
-            picked, marked, logged, last_seen = cursor.fetchone()
-            return _Batch(picked=picked, marked=marked, logged=logged, last_seen=last_seen)
+            rows = cursor.fetchall()
+            if not rows:
+                return _Batch(marked=0, logged=0, last_seen=None)
+            marked_rows = [(group, count, total) for kind, group, count, total, *_ in rows if kind == "marked"]
+            again = [(group, previous) for kind, group, _, _, previous, *_ in rows if kind == "again"]
+            _record_figures(now=now, marked=marked_rows, again=again)
+            return _Batch(marked=sum(count for _, count, _ in marked_rows), logged=rows[0][5], last_seen=rows[0][6])
 
         # SQLite (and any other backend with UPDATE ... RETURNING): the transaction holds the write lock from its
-        # first statement (IMMEDIATE), so nothing can change the picked carts between these two statements.
+        # first statement (IMMEDIATE), so nothing can change the picked carts between these statements.
+        picked = {cart_id: previous for cart_id, _, previous in candidates}
+        if not picked:
+            return _Batch(marked=0, logged=0, last_seen=None)
+        ids = json.dumps(list(picked))
         cursor.execute(
             f"""
             UPDATE {cart_table} SET status = %s, abandoned_at = %s
-            WHERE id IN (SELECT id FROM ({candidates_sql})) AND {rule_sql}
-            RETURNING id, last_updated
+            WHERE id IN (SELECT value FROM json_each(%s)) AND {rule_sql}
+            RETURNING id, last_updated, total, recovery_group
             """,  # noqa: S608
-            (status, abandoned_at, *candidates_params, *rule_params),
+            (status, abandoned_at, ids, *rule_params),
         )
         rows = cursor.fetchall()
         if not rows:
-            return _Batch(picked=0, marked=0, logged=0, last_seen=None)
+            return _Batch(marked=0, logged=0, last_seen=None)
         cursor.execute(
             f"""
             INSERT INTO {log_table} (cart_id, abandoned_at, item_count, total)
@@ -298,11 +323,15 @@ def _mark_batch(
             (abandoned_at, json.dumps([row[0] for row in rows])),
         )
         logged = cursor.rowcount
-        if order_by == "id":
-            last_seen = max(row[0] for row in rows)
-        else:
-            last_seen = _as_datetime(max(row[1] for row in rows))
-        return _Batch(picked=len(rows), marked=len(rows), logged=logged, last_seen=last_seen)
+    by_group: dict[str, list] = {}
+    for _, _, total, group in rows:
+        entry = by_group.setdefault(group, [0, Decimal("0.00")])
+        entry[0] += 1
+        entry[1] += Decimal(str(total))
+    again = [(group, picked[cart_id]) for cart_id, _, _, group in rows if picked[cart_id] is not None]
+    _record_figures(now=now, marked=[(group, n, total) for group, (n, total) in by_group.items()], again=again)
+    last_seen = max(row[0] for row in rows) if order_by == "id" else _as_datetime(max(row[1] for row in rows))
+    return _Batch(marked=len(rows), logged=logged, last_seen=last_seen)
 
 
 def _as_datetime(value: datetime | str) -> datetime:

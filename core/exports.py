@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -23,12 +24,24 @@ class CSVRenderer(BaseRenderer):
 
 
 def plain_value(value):
-    """A row's value as an export writes it: date-times in ISO 8601, money with two decimals."""
+    """A row's value as an export writes it: date-times in ISO 8601 to the second, money with two decimals."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "quantize"):
         return f"{value:.2f}"
     return value
+
+
+def csv_value(value):
+    """As ``plain_value``, with booleans as true/false (what spreadsheets and JSON readers both take) and no value as
+    an empty cell."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return plain_value(value)
 
 
 def stream_json(rows: Iterable[dict]) -> Iterator[str]:
@@ -46,7 +59,7 @@ class _Echo:
 
 
 def csv_cell(value):
-    text = plain_value(value)
+    text = csv_value(value)
     # Spreadsheet formula injection: a cell starting with = + - @ (or a tab or carriage return) is quoted as text.
     if isinstance(text, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text

@@ -24,7 +24,7 @@ class Rule:
 
     name: str
     promise: str
-    offenders: Callable[[], QuerySet]
+    offenders: Callable[[], QuerySet | list[dict]]  # a queryset of offending rows, or a list of them as dicts
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def check_integrity(*, examples: int = 10) -> IntegrityReport:
     results = []
     for rule in all_rules():
         offenders = rule.offenders()
-        count = offenders.count()
+        count = len(offenders) if isinstance(offenders, list) else offenders.count()
         sample = [{key: _plain(value) for key, value in row.items()} for row in offenders[:examples]] if count else []
         results.append(RuleResult(name=rule.name, promise=rule.promise, count=count, examples=sample))
     return IntegrityReport(results=results)

@@ -49,3 +49,32 @@ def insert_from_select(
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return max(cursor.rowcount, 0)
+
+
+def upsert_increments(
+    model: type[Model], *, keys: Sequence[str], counters: Sequence[str], rows: Sequence[tuple]
+) -> None:
+    """Add to counters: ``INSERT … VALUES … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter``,
+    one statement for all ``rows`` (each the key values, then the counters' increments, in order)."""
+    if not rows:
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = [quote(meta.get_field(name).column) for name in (*keys, *counters)]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in keys)
+    updates = ", ".join(
+        f"{quote(meta.get_field(name).column)} = {table}.{quote(meta.get_field(name).column)}"
+        f" + excluded.{quote(meta.get_field(name).column)}"
+        for name in counters
+    )
+    fields = [meta.get_field(name) for name in (*keys, *counters)]
+    params = [
+        field.get_db_prep_save(value, connection) for row in rows for field, value in zip(fields, row, strict=True)
+    ]
+    statement = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(rows))}"  # noqa: S608
+        f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)

@@ -54,7 +54,19 @@ PLACEHOLDER_HELP = "Placeholders: " + ", ".join("{{ " + name + " }}" for name in
 class CampaignStepForm(forms.ModelForm):
     class Meta:
         model = CampaignStep
-        fields = ("position", "delay_seconds", "subject", "preheader", "body_html", "body_text", "is_active")
+        fields = (
+            "position",
+            "delay_seconds",
+            "subject",
+            "preheader",
+            "body_html",
+            "body_text",
+            "is_active",
+            "offer_kind",
+            "offer_value",
+            "offer_min_total",
+            "offer_valid_days",
+        )
         help_texts = {"body_html": PLACEHOLDER_HELP, "body_text": PLACEHOLDER_HELP}
         widgets = {
             "body_html": forms.Textarea(attrs={"rows": 12, "cols": 100}),
@@ -77,6 +89,14 @@ class CampaignStepForm(forms.ModelForm):
                 campaigns.check_delay(cleaned["delay_seconds"])
             except ValidationError as problem:
                 self.add_error("delay_seconds", problem)
+        if cleaned.get("offer_kind"):
+            value, days = cleaned.get("offer_value"), cleaned.get("offer_valid_days")
+            if value is None or value <= 0:
+                self.add_error("offer_value", "An offer needs a value above 0.")
+            elif cleaned["offer_kind"] == "percent" and value > 100:
+                self.add_error("offer_value", "A percent off is at most 100.")
+            if not days or not 1 <= days <= 365:
+                self.add_error("offer_valid_days", "An offer works for 1 to 365 days.")
         return cleaned
 
 
@@ -109,7 +129,7 @@ class CampaignStepInline(admin.StackedInline):
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ("name", "is_active")
+        fields = ("name", "is_active", "holdout_percent")
 
     def clean_is_active(self):
         is_active = self.cleaned_data["is_active"]
@@ -127,7 +147,7 @@ class CampaignForm(forms.ModelForm):
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
     inlines = [CampaignStepInline]
-    list_display = ("name", "is_active", "step_summary", "updated_at")
+    list_display = ("name", "is_active", "holdout_percent", "step_summary", "updated_at")
     actions = ["make_active"]
     change_form_template = "admin/recovery/campaign/change_form.html"
 

@@ -10,4 +10,10 @@ class RecoveryConfig(AppConfig):
     verbose_name = "Recovery emails"
 
     def ready(self):
+        from carts.signals import cart_checked_out, carts_pruning
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .figures import on_cart_checked_out, on_carts_pruning
+
+        cart_checked_out.connect(on_cart_checked_out, dispatch_uid="recovery.figures.on_cart_checked_out")
+        carts_pruning.connect(on_carts_pruning, dispatch_uid="recovery.figures.on_carts_pruning")

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from core.errors import Conflict
 
@@ -145,21 +146,25 @@ def campaign_activate(*, campaign: Campaign) -> None:
         campaign_switched_off(campaign=other)
     if not campaign.is_active:
         campaign.is_active = True
-        campaign.save(update_fields=["is_active", "updated_at"])
+        campaign.activated_at = timezone.now()
+        campaign.save(update_fields=["is_active", "activated_at", "updated_at"])
 
 
-def campaign_save(*, campaign: Campaign | None, name: str, is_active: bool, steps: list[dict] | None) -> Campaign:
+def campaign_save(
+    *, campaign: Campaign | None, name: str, is_active: bool, steps: list[dict] | None, holdout_percent: int = 0
+) -> Campaign:
     """Create or change a campaign and, when ``steps`` is given, make its steps exactly those (by position; values
     already validated). A step left out is removed if it never had a reminder; otherwise it is a Conflict (switch
     it off instead, so its reminders keep their step)."""
     with transaction.atomic():
         if campaign is None:
-            campaign = Campaign.objects.create(name=name, is_active=False)
+            campaign = Campaign.objects.create(name=name, is_active=False, holdout_percent=holdout_percent)
         else:
             campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
             was_active = campaign.is_active
             campaign.name = name
-            campaign.save(update_fields=["name", "updated_at"])
+            campaign.holdout_percent = holdout_percent
+            campaign.save(update_fields=["name", "holdout_percent", "updated_at"])
             if was_active and not is_active:
                 campaign.is_active = False
                 campaign.save(update_fields=["is_active", "updated_at"])

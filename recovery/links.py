@@ -15,6 +15,7 @@ from carts.services import cart_recover
 from core.db import one_or_none
 from users.models import User
 
+from .figures import record_clicked
 from .models import RecoveryEmail
 from .tokens import (
     RecoveryLinkCartCheckedOut,
@@ -78,7 +79,11 @@ def recovery_link_open(*, token: str, now: datetime) -> Cart:
             raise RecoveryLinkCartCheckedOut
         cart = cart_recover(cart_id=cart_id, now=now, source=Cart.RecoverySource.EMAIL_LINK)
         if email_id is not None:
-            RecoveryEmail.objects.filter(pk=email_id, cart_id=cart_id, clicked_at__isnull=True).update(clicked_at=now)
+            first_click = RecoveryEmail.objects.filter(pk=email_id, cart_id=cart_id, clicked_at__isnull=True).update(
+                clicked_at=now
+            )
+            if first_click:
+                record_clicked(email=RecoveryEmail.objects.get(pk=email_id))
     logger.info("recovery link opened for cart %d (email %s)", cart_id, email_id)
     return cart
 

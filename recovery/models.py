@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -58,18 +59,30 @@ class Campaign(models.Model):
     is_active = models.BooleanField(
         default=False, help_text="Only one campaign is active at a time; activating this one switches the other off."
     )
+    holdout_percent = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Share of the carts abandoned under this campaign that get no reminders (0–50 %), drawn once per "
+        "cart: the report compares them with the others to show what the reminders really earn.",
+    )
+    activated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it last became the active campaign: carts abandoned since are its own."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-is_active", "name"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(holdout_percent__gte=0, holdout_percent__lte=50), name="recovery_campaign_holdout_range"
+            ),
             models.UniqueConstraint(
                 fields=["is_active"],
                 condition=Q(is_active=True),
                 name="recovery_campaign_one_active",
                 violation_error_message="Another campaign is active: switch it off first.",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +103,23 @@ class CampaignStep(models.Model):
     body_html = models.TextField(verbose_name="HTML body")
     body_text = models.TextField(verbose_name="text body")
     is_active = models.BooleanField(default=True)
+
+    class OfferKind(models.TextChoices):
+        NONE = "", "No offer"
+        PERCENT = "percent", "Percent off"
+        AMOUNT = "amount", "Amount off"
+
+    # The step's offer: each email of the step gets its own single-use coupon (recovery/coupons.py).
+    offer_kind = models.CharField(max_length=8, choices=OfferKind.choices, blank=True, default="", db_default="")
+    offer_value = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, help_text="Percent (1–100) or amount off."
+    )
+    offer_min_total = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="The cart must be worth at least this."
+    )
+    offer_valid_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days the coupon works after the email is sent."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -107,10 +137,22 @@ class CampaignStep(models.Model):
                 condition=Q(delay_seconds__gte=1, delay_seconds__lte=int(MAX_STEP_DELAY.total_seconds())),
                 name="recovery_campaignstep_delay_range",
             ),
+            models.CheckConstraint(
+                condition=Q(offer_kind="")
+                | (
+                    Q(offer_value__gt=0, offer_valid_days__gte=1, offer_valid_days__lte=365)
+                    & (~Q(offer_kind="percent") | Q(offer_value__lte=100))
+                ),
+                name="recovery_campaignstep_offer_complete",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.campaign.name}, step {self.position}"
+
+    @property
+    def has_offer(self) -> bool:
+        return bool(self.offer_kind)
 
 
 class RecoveryEmail(models.Model):
@@ -165,6 +207,14 @@ class RecoveryEmail(models.Model):
     )
     body_text = models.TextField(blank=True, default="", db_default="", help_text="The text part it went out with.")
     body_html = models.TextField(blank=True, default="", db_default="", help_text="The HTML part it went out with.")
+    coupon = models.OneToOneField(
+        "carts.Coupon",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="email",
+        help_text="The single-use code this email offers, if its step has an offer.",
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -197,3 +247,23 @@ class RecoveryEmail(models.Model):
 
     def __str__(self) -> str:
         return f"Step {self.step} for cart #{self.cart_id} ({self.get_status_display()})"
+
+
+class StepFigures(models.Model):
+    """The funnel per step, kept per 15-minute bucket of the emails' ``sent_at`` as they are sent, clicked and their
+    carts bought (recovery/figures.py): what the report's funnel sums. ``kind`` "pruned": of carts retention deleted."""
+
+    bucket = models.BigIntegerField()
+    step = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=8, default="live")
+    sent = models.IntegerField(default=0)
+    clicked = models.IntegerField(default=0)
+    recovered = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+    coupon_cost = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bucket", "step", "kind"], name="recovery_stepfigures_one_row")]
+
+    def __str__(self) -> str:
+        return f"Step {self.step} figures of bucket {self.bucket} ({self.kind})"

@@ -13,15 +13,18 @@ however many carts stay abandoned forever.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import CharField, DateTimeField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Value
 
 from carts.models import Cart
+from carts.services import carts_assign_recovery_groups
 from core.sql import insert_from_select
 
-from .campaigns import active_steps
+from .campaigns import active_campaign, active_steps
 from .models import CampaignStep, RecoveryEmail
 
 # How long after the last step an abandonment is still worth a reminder.
@@ -30,9 +33,11 @@ PLAN_HORIZON = timedelta(days=7)
 SKIPPED_NOTE = "Skipped: a later reminder step was already due when this one was planned."
 OVERTAKEN_NOTE = "Cancelled: a later reminder step was planned before this one went out."
 
-# The rule for "this cart may get a reminder": still abandoned, and its shopper has not opted out. The planner, the
-# claim and the send loop's re-check all use it.
-EMAILABLE_CART = Q(status=Cart.Status.ABANDONED, user__email_opt_out=False)
+# The rule for "this cart may get a reminder": still abandoned, its shopper has not opted out, and it is not in the
+# holdout group. The planner, the claim and the send loop's re-check all use it.
+EMAILABLE_CART = Q(status=Cart.Status.ABANDONED, user__email_opt_out=False) & ~Q(
+    recovery_group=Cart.RecoveryGroup.HOLDOUT
+)
 
 
 def _due_by_step(*, now: datetime) -> Iterator[tuple[CampaignStep, timedelta, object, Q | None]]:
@@ -101,8 +106,28 @@ def would_plan(*, now: datetime) -> dict[int, int]:
     return counts
 
 
+def assign_holdout_groups(*, rng=None) -> int:
+    """Draw treated or holdout for the carts abandoned under the active campaign and not drawn yet (once and for all,
+    stored on the cart). Returns how many were drawn."""
+    campaign = active_campaign()
+    if campaign is None or campaign.activated_at is None:
+        return 0
+    drawn = 0
+    while True:
+        batch = carts_assign_recovery_groups(
+            holdout_share=Decimal(campaign.holdout_percent) / 100,
+            campaign_started_at=campaign.activated_at,
+            rng=rng or random.SystemRandom(),
+        )
+        drawn += batch
+        if batch == 0:
+            return drawn
+
+
 def plan_due_recovery_emails(*, now: datetime) -> tuple[int, int]:
-    """Create the rows of the latest due step of every emailable cart. Returns (planned, skipped)."""
+    """Draw the holdout groups, then create the rows of the latest due step of every emailable cart. Returns
+    (planned, skipped)."""
+    assign_holdout_groups()
     planned = skipped = 0
     for step, delay, due, later_due in _due_by_step(now=now):
         if later_due is not None:

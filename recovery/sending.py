@@ -45,6 +45,8 @@ from core.errors import Conflict
 from users.models import User
 
 from .campaigns import compiled_step
+from .coupons import coupon_context, coupon_for
+from .figures import record_sent
 from .messages import Rendered, build_message, domain_of, reminder_context, render_reminder
 from .models import CampaignStep, RecoveryEmail
 from .planning import EMAILABLE_CART, plan_due_recovery_emails
@@ -171,6 +173,11 @@ def next_step_for(cart: Cart) -> CampaignStep:
         raise NothingToSend(f"Cart #{cart.pk} is not abandoned (it is {cart.get_status_display().lower()}).")
     if cart.user.email_opt_out:
         raise NothingToSend(f"The shopper of cart #{cart.pk} unsubscribed from reminders.")
+    if cart.recovery_group == Cart.RecoveryGroup.HOLDOUT:
+        raise NothingToSend(
+            f"Cart #{cart.pk} is in the holdout group: it gets no reminders, so that the report can measure what the "
+            "reminders earn."
+        )
     steps = list(CampaignStep.objects.filter(campaign__is_active=True, is_active=True).order_by("position"))
     if not steps:
         raise NothingToSend("No campaign is active: there is no reminder to send.")
@@ -401,9 +408,9 @@ def _step_is_on(email: RecoveryEmail) -> bool:
 
 def _send_one(email: RecoveryEmail, *, backend, shop, recipient: str, claimed_at, clock, result: SendResult) -> None:
     try:
-        rendered = render_reminder(
-            compiled=compiled_step(email.campaign_step), context=reminder_context(email=email, shop=shop)
-        )
+        coupon = coupon_for(email=email, step=email.campaign_step, now=clock())
+        context = reminder_context(email=email, shop=shop) | {"coupon": coupon_context(coupon)}
+        rendered = render_reminder(compiled=compiled_step(email.campaign_step), context=context)
         backend.send_messages([build_message(email=email, rendered=rendered, shop=shop, recipient=recipient)])
     except Exception as exc:
         _record_failure(email, error=_describe(exc), claimed_at=claimed_at, at=clock(), result=result)
@@ -412,8 +419,16 @@ def _send_one(email: RecoveryEmail, *, backend, shop, recipient: str, claimed_at
 
 
 def _record_sent(email: RecoveryEmail, *, rendered: Rendered, recipient: str, claimed_at, at, result) -> None:
-    # Keyed on this claim (claimed_at): a row staff queued again and another process claimed is not touched.
-    result.sent += RecoveryEmail.objects.filter(pk=email.pk, claimed_at=claimed_at).update(
+    with transaction.atomic():
+        # Keyed on this claim (claimed_at): a row staff queued again and another process claimed is not touched.
+        sent = _mark_sent(email, rendered=rendered, recipient=recipient, claimed_at=claimed_at, at=at)
+        if sent:
+            record_sent(step=email.step, sent_at=at)
+    result.sent += sent
+
+
+def _mark_sent(email: RecoveryEmail, *, rendered: Rendered, recipient: str, claimed_at, at) -> int:
+    return RecoveryEmail.objects.filter(pk=email.pk, claimed_at=claimed_at).update(
         status=RecoveryEmail.Status.SENT,
         attempts=email.attempts + 1,
         sent_at=at,

@@ -18,6 +18,7 @@ from carts.models import Cart
 from core.errors import render_error_page
 from core.money import format_money
 
+from .coupons import usable_coupon
 from .links import (
     cart_of_recovery_token,
     recovery_link_open,
@@ -32,6 +33,7 @@ from .tokens import RecoveryLinkError
 
 def _cart_page(request: HttpRequest, cart: Cart, *, restored: bool) -> HttpResponse:
     cart = Cart.objects.select_related("user").prefetch_related("lines__item").get(pk=cart.pk)
+    coupon = usable_coupon(cart=cart, now=timezone.now())
     return render(
         request,
         "recovery/recover.html",
@@ -43,6 +45,8 @@ def _cart_page(request: HttpRequest, cart: Cart, *, restored: bool) -> HttpRespo
             "total": format_money(cart.total),
             "restored": restored,
             "storefront_url": current_shop().storefront_url,
+            "coupon": coupon,
+            "coupon_minimum": format_money(coupon.min_total) if coupon and coupon.min_total else "",
         },
     )
 

@@ -38,6 +38,12 @@ class ReportFilterForm(forms.Form):
     status = forms.ChoiceField(
         label="Current status", required=False, choices=[("", "Any status"), *Cart.Status.choices]
     )
+    search = forms.CharField(
+        label="Email or cart #",
+        required=False,
+        max_length=254,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "ada@example.com or 2043"}),
+    )
 
     @classmethod
     def for_page(cls, params, *, now: datetime) -> ReportFilterForm:
@@ -49,6 +55,7 @@ class ReportFilterForm(forms.Form):
                 "since": params.get("since", default_since.isoformat()),
                 "until": params.get("until", default_until.isoformat()),
                 "status": params.get("status", ""),
+                "search": params.get("search", ""),
             }
         )
 
@@ -62,4 +69,6 @@ class ReportFilterForm(forms.Form):
     def filters(self) -> ReportFilters:
         """The valid form's filters (call ``is_valid()`` first)."""
         data = self.cleaned_data
-        return ReportFilters(since=data["since"], until=data["until"], status=data["status"] or None)
+        return ReportFilters(
+            since=data["since"], until=data["until"], status=data["status"] or None, search=data["search"].strip()
+        )

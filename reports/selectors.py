@@ -1,5 +1,7 @@
-"""Reads for the report. Every figure comes from the cart table, whose ``item_count``/``total`` the services keep
-equal to the lines, so no query here joins the lines.
+"""Reads for the report. The figures come from the figure rows the services keep as carts and emails change
+(carts/figures.py, recovery/figures.py): a period sums its 15-minute buckets, so its cost grows with the days of the
+period, not with the number of carts; the minutes of a period that do not fill a bucket (a bound given to the
+minute) are counted from the carts and emails themselves. The table of carts reads the cart table.
 
 Definitions (the report page's help text and docs/report.md say the same):
 
@@ -10,38 +12,48 @@ Definitions (the report page's help text and docs/report.md say the same):
   counts as recovered in October's figures). A cart that came back but is not bought is *came back, not bought*,
   not recovered; one that came back and was abandoned again counts as still abandoned until it comes back again.
 - **Revenue left**: total of the carts abandoned in the period that are still abandoned.
-- **Recovered revenue**: total of the recovered carts.
+- **Recovered revenue**: what the recovered carts paid (their total less a coupon's discount); the discounts are
+  shown beside it.
 - **Abandonment rate**: abandoned ÷ (abandoned + carts checked out in the period that were never abandoned) — the
   carts that "ended" in the period, each counted once.
 - **Recovery rate**: recovered ÷ abandoned.
+- **Funnel** (per reminder step): the emails sent in the period, how many were clicked, the carts bought after
+  them (each credited to the last reminder before the shopper came back), their revenue and the coupons' cost.
+- **Holdout**: the carts abandoned in the period, by recovery group; the lift in recovery rate with its interval
+  (reports/lift.py).
+
+Carts deleted by retention keep their part of the figures ("pruned" rows), so past periods stay exact; the table and
+the CSV list the carts still in the database.
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from carts.models import Cart
-from recovery.models import RecoveryEmail
+from carts.figures import BUCKET_SECONDS, COUNTERS, add_up, bucket_start, figures_of_carts
+from carts.models import Cart, CartFigures
+from recovery.figures import COUNTERS as STEP_COUNTERS
+from recovery.figures import figures_of_emails
+from recovery.models import RecoveryEmail, StepFigures
+
+from .lift import GroupFigures, HoldoutComparison, compare_groups
 
 # "Every cart that was ever abandoned": abandoned_at is set by the sweep and kept after recovery or checkout.
 EVER_ABANDONED = Q(abandoned_at__isnull=False)
-# Among carts ever abandoned. The only way out of "abandoned" is a return, which the services record in
-# recovered_at/recovery_source; so a checked-out cart among them is one "checked out with recovered_at set": the
-# contract's *recovered* cart. Tested on status alone, the figures stay index-only (carts_cart_report_cover).
-STILL_ABANDONED = Q(status=Cart.Status.ABANDONED)
-RECOVERED = Q(status=Cart.Status.CHECKED_OUT)
-CAME_BACK_NOT_BOUGHT = Q(status=Cart.Status.ACTIVE)  # came back after the latest abandonment; not (yet) recovered
-VIA_EMAIL_LINK = Q(recovery_source=Cart.RecoverySource.EMAIL_LINK)
 
 DEFAULT_PERIOD_DAYS = 30
 
+# The report's rows, as /cart/report gives them (JSON and CSV) and the admin's export.
 REPORT_COLUMNS = [
     "cart_id",
     "user_id",
@@ -51,7 +63,14 @@ REPORT_COLUMNS = [
     "abandoned_at",
     "item_count",
     "total",
+    "discount",
+    "paid",
+    "currency",
     "recovered",
+    "recovery_source",
+    "recovery_group",
+    "emails_sent",
+    "coupon",
 ]
 
 ZERO = Decimal("0.00")
@@ -62,6 +81,7 @@ class ReportFilters:
     since: datetime | None = None
     until: datetime | None = None
     status: str | None = None
+    search: str = ""  # the table only: an email (part of it) or a cart number
 
 
 def default_period(*, now: datetime, days: int = DEFAULT_PERIOD_DAYS) -> tuple[date, date]:
@@ -79,27 +99,47 @@ def period_bounds(*, since: date, until: date) -> tuple[datetime, datetime]:
     )
 
 
-def _in_period(prefix: str, filters: ReportFilters) -> Q:
+# --- the rows --------------------------------------------------------------------------------------------------------
+
+
+def _in_period(prefix: str, since: datetime | None, until: datetime | None) -> Q:
     condition = Q()
-    if filters.since is not None:
-        condition &= Q(**{f"{prefix}__gte": filters.since})
-    if filters.until is not None:
-        condition &= Q(**{f"{prefix}__lt": filters.until})
+    if since is not None:
+        condition &= Q(**{f"{prefix}__gte": since})
+    if until is not None:
+        condition &= Q(**{f"{prefix}__lt": until})
+    return condition
+
+
+def _search(search: str) -> Q:
+    text = search.strip().lstrip("#")
+    condition = Q(user__email__icontains=text)
+    if text.isdigit() and len(text) < 19:
+        condition |= Q(pk=int(text))
     return condition
 
 
 def abandoned_carts(*, filters: ReportFilters) -> QuerySet[Cart]:
-    """Carts ever abandoned, newest abandonment first, narrowed by period (on ``abandoned_at``) and status."""
-    carts = Cart.objects.filter(EVER_ABANDONED & _in_period("abandoned_at", filters))
+    """Carts ever abandoned, newest abandonment first, narrowed by period (on ``abandoned_at``), status and search."""
+    carts = Cart.objects.filter(EVER_ABANDONED & _in_period("abandoned_at", filters.since, filters.until))
     if filters.status:
         carts = carts.filter(status=filters.status)
+    if filters.search.strip():
+        carts = carts.filter(_search(filters.search))
     return carts.order_by("-abandoned_at", "-id")
 
 
 def cart_rows(*, carts: QuerySet[Cart], chunk_size: int = 2000) -> Iterator[dict]:
-    """Carts as the report's row dicts (``REPORT_COLUMNS``), streamed from the database in chunks (constant
-    memory). ``recovered`` is true when the shopper came back after the cart's latest abandonment and checked out."""
-    rows = carts.values_list(
+    """Carts as the report's row dicts (``REPORT_COLUMNS``), streamed from the database in chunks (constant memory).
+    ``recovered`` is true when the shopper came back after the cart's latest abandonment and checked out."""
+    sent = (
+        RecoveryEmail.objects.filter(cart=OuterRef("pk"), status=RecoveryEmail.Status.SENT)
+        .order_by()
+        .values("cart")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = carts.annotate(emails=Coalesce(Subquery(sent), 0)).values_list(
         "id",
         "user_id",
         "user__email",
@@ -108,10 +148,17 @@ def cart_rows(*, carts: QuerySet[Cart], chunk_size: int = 2000) -> Iterator[dict
         "abandoned_at",
         "item_count",
         "total",
+        "discount",
+        "paid",
+        "recovery_source",
+        "recovery_group",
+        "emails",
+        "redeemed_coupon__code",
     )
-    for cart_id, user_id, email, status, last_updated, abandoned_at, item_count, total in rows.iterator(
-        chunk_size=chunk_size
-    ):
+    currency = settings.CART_CURRENCY
+    for row in rows.iterator(chunk_size=chunk_size):
+        (cart_id, user_id, email, status, last_updated, abandoned_at, item_count, total, discount, paid, source,
+         group, emails, coupon) = row  # fmt: skip
         yield {
             "cart_id": cart_id,
             "user_id": user_id,
@@ -121,7 +168,14 @@ def cart_rows(*, carts: QuerySet[Cart], chunk_size: int = 2000) -> Iterator[dict
             "abandoned_at": abandoned_at,
             "item_count": item_count,
             "total": total,
+            "discount": discount,
+            "paid": paid,
+            "currency": currency,
             "recovered": abandoned_at is not None and status == Cart.Status.CHECKED_OUT,
+            "recovery_source": source,
+            "recovery_group": group,
+            "emails_sent": emails,
+            "coupon": coupon or "",
         }
 
 
@@ -130,9 +184,90 @@ def abandoned_cart_rows(*, filters: ReportFilters, chunk_size: int = 2000) -> It
     return cart_rows(carts=abandoned_carts(filters=filters), chunk_size=chunk_size)
 
 
+def emails_sent_by_cart(*, cart_ids: list[int]) -> dict[int, int]:
+    """How many recovery emails were sent for each of these carts (absent: none). One query, for a page's rows."""
+    if not cart_ids:
+        return {}
+    rows = (
+        RecoveryEmail.objects.filter(cart_id__in=cart_ids, status=RecoveryEmail.Status.SENT)
+        .values("cart_id")
+        .annotate(sent=Count("pk"))
+        .order_by()
+    )
+    return {row["cart_id"]: row["sent"] for row in rows}
+
+
+# --- a period as buckets ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A period as the whole buckets it holds, ``[first, stop)`` (None: no bound), and the minutes at its edges that
+    fill no bucket."""
+
+    first: int | None
+    stop: int | None
+    edges: tuple[tuple[datetime | None, datetime | None], ...]
+
+
+def _split(since: datetime | None, until: datetime | None) -> _Split:
+    first = None if since is None else math.ceil(since.timestamp() / BUCKET_SECONDS)
+    stop = None if until is None else math.floor(until.timestamp() / BUCKET_SECONDS)
+    if first is not None and stop is not None and first >= stop:
+        return _Split(first=0, stop=0, edges=((since, until),))
+    edges = []
+    if since is not None and bucket_start(first) != since:
+        edges.append((since, bucket_start(first)))
+    if until is not None and bucket_start(stop) != until:
+        edges.append((bucket_start(stop), until))
+    return _Split(first=first, stop=stop, edges=tuple(edges))
+
+
+def _bucket_range(rows: QuerySet, split: _Split) -> QuerySet:
+    if split.first is not None:
+        rows = rows.filter(bucket__gte=split.first)
+    if split.stop is not None:
+        rows = rows.filter(bucket__lt=split.stop)
+    return rows
+
+
+def _cart_figures(*, since, until) -> dict[tuple[str, str], dict]:
+    """(recovery group, kind) → the figures of the period: its buckets' rows, plus its edges counted from the
+    carts (live)."""
+    split = _split(since, until)
+    found: dict[tuple[str, str], dict] = defaultdict(lambda: add_up([]))
+    rows = (
+        _bucket_range(CartFigures.objects.all(), split)
+        .values("recovery_group", "kind")
+        .annotate(**{name: Sum(name) for name in COUNTERS})
+        .order_by()
+    )
+    for row in rows:
+        found[(row["recovery_group"], row["kind"])] = add_up([row])
+    for lo, hi in split.edges:
+        edge = figures_of_carts(
+            abandoned=Cart.objects.filter(_in_period("abandoned_at", lo, hi)),
+            bought=Cart.objects.filter(_in_period("checked_out_at", lo, hi)),
+        )
+        for group, counters in edge.items():
+            key = (group, CartFigures.Kind.LIVE)
+            found[key] = add_up([found[key], counters])
+    return found
+
+
+# --- the summary -----------------------------------------------------------------------------------------------------
+
+
+def _ratio(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
+
+
 @dataclass(frozen=True)
 class ReportSummary:
-    """The report's figures for one period. Rates are fractions (0..1), ``None`` when their denominator is 0."""
+    """The report's figures for one period. Rates are fractions (0..1), ``None`` when their denominator is 0.
+    ``live`` holds the counts of the carts still in the database (the size of the table)."""
 
     since: datetime | None
     until: datetime | None
@@ -143,10 +278,12 @@ class ReportSummary:
     recovered: int = 0
     came_back_not_bought: int = 0
     recovered_revenue: Decimal = ZERO
+    discounts: Decimal = ZERO
     recovered_via_email: int = 0
     recovered_via_email_revenue: Decimal = ZERO
     recovered_on_their_own: int = 0
     recovered_on_their_own_revenue: Decimal = ZERO
+    live: dict = field(default_factory=dict, repr=False)
 
     @property
     def ended(self) -> int:
@@ -162,58 +299,133 @@ class ReportSummary:
         return _ratio(self.recovered, self.abandoned)
 
     def count_for_status(self, status: str | None) -> int:
-        """How many carts abandoned in the period now have ``status`` (all of them for ``None``): the size of the
-        report table, so the page needs no separate COUNT."""
+        """How many carts abandoned in the period, still in the database, now have ``status`` (all of them for
+        ``None``): the size of the report table, so the page needs no separate COUNT."""
+        live = self.live or {}
         return {
-            None: self.abandoned,
-            "": self.abandoned,
-            Cart.Status.ABANDONED: self.still_abandoned,
-            Cart.Status.ACTIVE: self.came_back_not_bought,
-            Cart.Status.CHECKED_OUT: self.recovered,
+            None: live.get("abandoned", 0),
+            "": live.get("abandoned", 0),
+            Cart.Status.ABANDONED: live.get("still_abandoned", 0),
+            Cart.Status.ACTIVE: live.get("came_back", 0),
+            Cart.Status.CHECKED_OUT: live.get("recovered", 0),
         }[status]
 
 
-def _ratio(part: int, whole: int) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
-
-
-def report_summary(*, filters: ReportFilters) -> ReportSummary:
-    """The summary figures of the period (``filters.status`` is ignored: the figures describe the whole period).
-
-    Two aggregate queries on the cart table, each on its own index (``abandoned_at``, ``checked_out_at``)."""
-    figures = Cart.objects.filter(EVER_ABANDONED & _in_period("abandoned_at", filters)).aggregate(
-        abandoned=Count("pk"),
-        still_abandoned=Count("pk", filter=STILL_ABANDONED),
-        revenue_left=Sum("total", filter=STILL_ABANDONED),
-        came_back_not_bought=Count("pk", filter=CAME_BACK_NOT_BOUGHT),
-        recovered=Count("pk", filter=RECOVERED),
-        recovered_revenue=Sum("total", filter=RECOVERED),
-        via_email=Count("pk", filter=RECOVERED & VIA_EMAIL_LINK),
-        via_email_revenue=Sum("total", filter=RECOVERED & VIA_EMAIL_LINK),
-    )
-    checked_out_never_abandoned = Cart.objects.filter(
-        Q(abandoned_at__isnull=True, status=Cart.Status.CHECKED_OUT) & _in_period("checked_out_at", filters)
-    ).count()
-    recovered = figures["recovered"]
-    recovered_revenue = figures["recovered_revenue"] or ZERO
-    via_email_revenue = figures["via_email_revenue"] or ZERO
+def _summary_of(counters: dict, *, filters: ReportFilters, live: dict) -> ReportSummary:
     return ReportSummary(
         since=filters.since,
         until=filters.until,
-        abandoned=figures["abandoned"],
-        checked_out_never_abandoned=checked_out_never_abandoned,
-        still_abandoned=figures["still_abandoned"],
-        revenue_left=figures["revenue_left"] or ZERO,
-        recovered=recovered,
-        came_back_not_bought=figures["came_back_not_bought"],
-        recovered_revenue=recovered_revenue,
-        recovered_via_email=figures["via_email"],
-        recovered_via_email_revenue=via_email_revenue,
-        recovered_on_their_own=recovered - figures["via_email"],
-        recovered_on_their_own_revenue=recovered_revenue - via_email_revenue,
+        abandoned=counters["abandoned"],
+        checked_out_never_abandoned=counters["bought_unabandoned"],
+        still_abandoned=counters["still_abandoned"],
+        revenue_left=counters["revenue_left"],
+        recovered=counters["recovered"],
+        came_back_not_bought=counters["came_back"],
+        recovered_revenue=counters["recovered_revenue"],
+        discounts=counters["recovered_discount"],
+        recovered_via_email=counters["via_email"],
+        recovered_via_email_revenue=counters["via_email_revenue"],
+        recovered_on_their_own=counters["recovered"] - counters["via_email"],
+        recovered_on_their_own_revenue=counters["recovered_revenue"] - counters["via_email_revenue"],
+        live=live,
     )
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the page and the metrics show of a period, read once."""
+
+    summary: ReportSummary
+    holdout: HoldoutComparison
+    steps: list
+
+
+def report_summary(*, filters: ReportFilters) -> ReportSummary:
+    """The summary figures of the period (``filters.status`` and ``search`` are ignored: the figures describe the
+    whole period)."""
+    return _summary_from(_cart_figures(since=filters.since, until=filters.until), filters=filters)
+
+
+def _summary_from(found: dict, *, filters: ReportFilters) -> ReportSummary:
+    total = add_up(found.values())
+    live = add_up(counters for (_, kind), counters in found.items() if kind == CartFigures.Kind.LIVE)
+    return _summary_of(total, filters=filters, live=live)
+
+
+def _holdout_from(found: dict) -> HoldoutComparison:
+    def group(name: str) -> GroupFigures:
+        counters = add_up(c for (group_name, _), c in found.items() if group_name == name)
+        return GroupFigures(
+            abandoned=counters["abandoned"], recovered=counters["recovered"], revenue=counters["recovered_revenue"]
+        )
+
+    return compare_groups(treated=group(Cart.RecoveryGroup.TREATED), holdout=group(Cart.RecoveryGroup.HOLDOUT))
+
+
+def holdout_comparison(*, filters: ReportFilters) -> HoldoutComparison:
+    """The carts abandoned in the period by recovery group, and the lift (reports/lift.py)."""
+    return _holdout_from(_cart_figures(since=filters.since, until=filters.until))
+
+
+@dataclass(frozen=True)
+class StepFunnel:
+    step: int
+    sent: int
+    clicked: int
+    recovered: int
+    revenue: Decimal
+    coupon_cost: Decimal
+
+    @property
+    def click_rate(self) -> Decimal | None:
+        return _ratio(self.clicked, self.sent)
+
+    @property
+    def recovery_rate(self) -> Decimal | None:
+        return _ratio(self.recovered, self.sent)
+
+
+def step_funnel(*, filters: ReportFilters) -> list[StepFunnel]:
+    """Per reminder step, the funnel of the emails sent in the period (live and pruned)."""
+    split = _split(filters.since, filters.until)
+    by_step: dict[int, dict] = defaultdict(lambda: dict.fromkeys(STEP_COUNTERS, 0))
+    rows = (
+        _bucket_range(StepFigures.objects.all(), split)
+        .values("step")
+        .annotate(**{name: Sum(name) for name in STEP_COUNTERS})
+        .order_by()
+    )
+    for row in rows:
+        for name in STEP_COUNTERS:
+            by_step[row["step"]][name] += row[name] or 0
+    for lo, hi in split.edges:
+        for (_, step), counters in figures_of_emails(
+            RecoveryEmail.objects.filter(_in_period("sent_at", lo, hi))
+        ).items():
+            for name in STEP_COUNTERS:
+                by_step[step][name] += counters[name]
+    return [
+        StepFunnel(
+            step=step,
+            sent=counters["sent"],
+            clicked=counters["clicked"],
+            recovered=counters["recovered"],
+            revenue=Decimal(counters["revenue"]).quantize(Decimal("0.01")),
+            coupon_cost=Decimal(counters["coupon_cost"]).quantize(Decimal("0.01")),
+        )
+        for step, counters in sorted(by_step.items())
+        if any(counters.values())
+    ]
+
+
+def full_report(*, filters: ReportFilters) -> Report:
+    found = _cart_figures(since=filters.since, until=filters.until)
+    return Report(
+        summary=_summary_from(found, filters=filters), holdout=_holdout_from(found), steps=step_funnel(filters=filters)
+    )
+
+
+# --- per day ---------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -221,6 +433,7 @@ class DayCount:
     day: date
     abandoned: int
     recovered: int
+    recovered_revenue: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -233,42 +446,37 @@ class DailySeries:
     def max_abandoned(self) -> int:
         return max((day.abandoned for day in self.days), default=0)
 
-
-def _day_bounds(*, first: date, last: date, filters: ReportFilters, tz) -> list[tuple[date, datetime, datetime]]:
-    """Each local day of the period as [start, end) in aware datetimes, clipped to the period's own bounds."""
-    bounds = []
-    day = first
-    while day <= last:
-        start = timezone.make_aware(datetime.combine(day, time.min), tz)
-        end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
-        if filters.since is not None:
-            start = max(start, filters.since)
-        if filters.until is not None:
-            end = min(end, filters.until)
-        bounds.append((day, start, end))
-        day += timedelta(days=1)
-    return bounds
+    @property
+    def max_revenue(self) -> Decimal:
+        return max((day.recovered_revenue for day in self.days), default=ZERO)
 
 
 MAX_CHART_DAYS = 366
 
 
 def _abandoned_span(*, filters: ReportFilters) -> tuple[datetime, datetime] | None:
-    """The first and last abandonment in the period, or None when there is none."""
-    span = Cart.objects.filter(EVER_ABANDONED & _in_period("abandoned_at", filters)).aggregate(
-        first=Min("abandoned_at"), last=Max("abandoned_at")
+    """The first and last moment with abandonments in the period, or None when there is none."""
+    split = _split(filters.since, filters.until)
+    span = _bucket_range(CartFigures.objects.filter(abandoned__gt=0), split).aggregate(
+        first=Min("bucket"), last=Max("bucket")
     )
-    return None if span["first"] is None else (span["first"], span["last"])
+    moments = []
+    if span["first"] is not None:
+        moments += [bucket_start(span["first"]), bucket_start(span["last"])]
+    for lo, hi in split.edges:
+        edge = Cart.objects.filter(EVER_ABANDONED & _in_period("abandoned_at", lo, hi)).aggregate(
+            first=Min("abandoned_at"), last=Max("abandoned_at")
+        )
+        moments += [moment for moment in (edge["first"], edge["last"]) if moment is not None]
+    return (min(moments), max(moments)) if moments else None
 
 
 def abandoned_carts_per_day(*, filters: ReportFilters) -> DailySeries:
-    """Carts abandoned per day of ``abandoned_at`` (days in the current time zone) and how many of them were recovered,
-    every day of the period present (zeros included); ``filters.status`` is ignored.
+    """Carts abandoned per day of ``abandoned_at`` (days in the current time zone), how many of them were recovered
+    and what they paid, every day of the period present (zeros included); ``filters.status`` is ignored.
 
-    One query (two when the period is open-ended: its first and last day come from the data). Each day's local
-    midnights are computed here, so any time zone (DST, half-hour offsets) is exact, and the database counts each
-    day as a range of the ``abandoned_at`` index (index-only with carts_cart_report_cover). A GROUP BY on
-    ``TruncDate`` would sort every row, and on SQLite call a Python function per row: seconds on 200,000 carts."""
+    The days are summed from the 15-minute figure rows (every time zone's midnight is a bucket's edge, so a day is
+    whole buckets, DST included): a query over a few thousand rows whatever the number of carts."""
     tz = timezone.get_current_timezone()
     span = None
     if filters.since is None or filters.until is None:
@@ -290,46 +498,37 @@ def abandoned_carts_per_day(*, filters: ReportFilters) -> DailySeries:
         last = min(last, timezone.localtime(span[1], tz).date())
         if (last - first).days >= MAX_CHART_DAYS:
             first, truncated = last - timedelta(days=MAX_CHART_DAYS - 1), True
-    bounds = _day_bounds(first=first, last=last, filters=filters, tz=tz)
-
-    quote = connection.ops.quote_name
-    table = quote(Cart._meta.db_table)
-    abandoned_at = quote(Cart._meta.get_field("abandoned_at").column)
-    status = quote(Cart._meta.get_field("status").column)
-    bound = "CAST(%s AS timestamp with time zone)" if connection.vendor == "postgresql" else "%s"
-    values = ", ".join(f"({index}, {bound}, {bound})" for index in range(len(bounds)))
-    in_day = f"c.{abandoned_at} >= bounds.lo AND c.{abandoned_at} < bounds.hi"
-    # Only quoted model names and generated placeholders go into the text; every value is a parameter.
-    sql = (
-        f"WITH bounds (i, lo, hi) AS (VALUES {values}) "  # noqa: S608
-        f"SELECT bounds.i, "
-        f"(SELECT COUNT(*) FROM {table} c WHERE {in_day}), "
-        f"(SELECT COUNT(*) FROM {table} c WHERE {in_day} AND c.{status} = %s) "
-        f"FROM bounds ORDER BY bounds.i"
-    )
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [adapt(moment) for _, start, end in bounds for moment in (start, end)]
-    params.append(Cart.Status.CHECKED_OUT.value)  # recovered: see RECOVERED
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        counts = {index: (abandoned, recovered) for index, abandoned, recovered in cursor.fetchall()}
-    return DailySeries(
-        days=[
-            DayCount(day=day, abandoned=counts[index][0], recovered=counts[index][1])
-            for index, (day, _, _) in enumerate(bounds)
-        ],
-        truncated=truncated,
-    )
-
-
-def emails_sent_by_cart(*, cart_ids: list[int]) -> dict[int, int]:
-    """How many recovery emails were sent for each of these carts (absent: none). One query, for a page's rows."""
-    if not cart_ids:
-        return {}
+    lo = timezone.make_aware(datetime.combine(first, time.min), tz)
+    hi = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
+    if filters.since is not None:
+        lo = max(lo, filters.since)
+    if filters.until is not None:
+        hi = min(hi, filters.until)
+    split = _split(lo, hi)
+    per_day: dict[date, list] = defaultdict(lambda: [0, 0, ZERO])
     rows = (
-        RecoveryEmail.objects.filter(cart_id__in=cart_ids, status=RecoveryEmail.Status.SENT)
-        .values("cart_id")
-        .annotate(sent=Count("pk"))
+        _bucket_range(CartFigures.objects.all(), split)
+        .values("bucket")
+        .annotate(a=Sum("abandoned"), r=Sum("recovered"), m=Sum("recovered_revenue"))
         .order_by()
     )
-    return {row["cart_id"]: row["sent"] for row in rows}
+    for row in rows:
+        day = timezone.localtime(bucket_start(row["bucket"]), tz).date()
+        per_day[day][0] += row["a"]
+        per_day[day][1] += row["r"]
+        per_day[day][2] += row["m"]
+    for edge_lo, edge_hi in split.edges:
+        carts = Cart.objects.filter(EVER_ABANDONED & _in_period("abandoned_at", edge_lo, edge_hi))
+        for abandoned_at, status, paid, total in carts.values_list("abandoned_at", "status", "paid", "total"):
+            day = timezone.localtime(abandoned_at, tz).date()
+            per_day[day][0] += 1
+            if status == Cart.Status.CHECKED_OUT:
+                per_day[day][1] += 1
+                per_day[day][2] += paid if paid is not None else total
+    days = []
+    day = first
+    while day <= last:
+        abandoned, recovered, revenue = per_day.get(day, (0, 0, ZERO))
+        days.append(DayCount(day=day, abandoned=abandoned, recovered=recovered, recovered_revenue=revenue))
+        day += timedelta(days=1)
+    return DailySeries(days=days, truncated=truncated)

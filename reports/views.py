@@ -15,9 +15,9 @@ from django.utils import timezone
 from carts.models import Cart
 from core.money import format_money
 
-from .chart import build_chart
+from .chart import build_chart, build_revenue_chart
 from .forms import ReportFilterForm
-from .selectors import abandoned_carts, abandoned_carts_per_day, emails_sent_by_cart, report_summary
+from .selectors import abandoned_carts, abandoned_carts_per_day, emails_sent_by_cart, full_report
 
 PAGE_SIZE = 50
 
@@ -46,6 +46,51 @@ def _percent(value: Decimal | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
+def _points(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value * 100:+.1f} points"
+
+
+def _step_row(step) -> dict:
+    return {
+        "step": step.step,
+        "sent": step.sent,
+        "clicked": step.clicked,
+        "click_rate": _percent(step.click_rate),
+        "recovered": step.recovered,
+        "revenue": format_money(step.revenue),
+        "coupon_cost": format_money(step.coupon_cost),
+    }
+
+
+def _holdout_rows(holdout) -> list[dict]:
+    rows = []
+    for key, label, group in (
+        ("treated", "Treated (got reminders)", holdout.treated),
+        ("holdout", "Holdout (no reminders)", holdout.holdout),
+    ):
+        per_cart = group.revenue_per_abandoned_cart
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "abandoned": group.abandoned,
+                "recovered": group.recovered,
+                "rate": _percent(group.recovery_rate),
+                "per_cart": "—" if per_cart is None else format_money(per_cart),
+            }
+        )
+    return rows
+
+
+def _lift(holdout) -> dict:
+    return {
+        "points": _points(holdout.lift),
+        "low": _points(holdout.lift_ci_low),
+        "high": _points(holdout.lift_ci_high),
+        "incremental": "—" if holdout.incremental_revenue is None else format_money(holdout.incremental_revenue),
+    }
+
+
 @staff_member_required
 def abandoned_report_page(request):
     now = timezone.now()
@@ -57,15 +102,20 @@ def abandoned_report_page(request):
         form = ReportFilterForm.for_page({}, now=now)
         form.is_valid()
     filters = form.filters()
-    summary = report_summary(filters=filters)
+    report = full_report(filters=filters)
+    summary = report.summary
     series = abandoned_carts_per_day(filters=filters)
-    rows = _TableRows(abandoned_carts(filters=filters), count=summary.count_for_status(filters.status))
+    carts = abandoned_carts(filters=filters)
+    # The table's size comes from the figures when no search narrows it (a COUNT over 900,000 rows costs more than
+    # the whole page); a search counts its own, few, rows.
+    count = carts.count() if filters.search else summary.count_for_status(filters.status)
+    rows = _TableRows(carts, count=count)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     carts = page.object_list
     sent = emails_sent_by_cart(cart_ids=[cart.pk for cart in carts])
     for cart in carts:
         cart.emails_sent = sent.get(cart.pk, 0)
-    values = {name: form.data[name] for name in ("since", "until", "status")}
+    values = {name: form.data[name] for name in ("since", "until", "status", "search")}
     csv_query = urlencode({**{name: value for name, value in values.items() if value}, "format": "csv"})
     return render(
         request,
@@ -83,10 +133,16 @@ def abandoned_report_page(request):
                 "recovery_rate": _percent(summary.recovery_rate),
                 "revenue_left": format_money(summary.revenue_left),
                 "recovered_revenue": format_money(summary.recovered_revenue),
+                "discounts": format_money(summary.discounts),
                 "via_email_revenue": format_money(summary.recovered_via_email_revenue),
                 "on_their_own_revenue": format_money(summary.recovered_on_their_own_revenue),
             },
             "chart": build_chart(series),
+            "revenue_chart": build_revenue_chart(series, money=format_money),
+            "steps": [_step_row(step) for step in report.steps],
+            "holdout": report.holdout,
+            "holdout_rows": _holdout_rows(report.holdout),
+            "lift": _lift(report.holdout),
             "page_obj": page,
             "carts": carts,
             "page_query": urlencode(values),

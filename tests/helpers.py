@@ -119,3 +119,14 @@ def run_together(tasks: Sequence[Callable[[], Any]], *, timeout: float = 60) -> 
     threads.join(timeout=timeout)
     threads.check()
     return [threads.results[str(index)] for index in range(len(tasks))]
+
+
+def figures_rebuilt() -> None:
+    """Rebuild the report's figure rows from the carts and emails, as ``manage.py rebuild_report_figures`` does:
+    for tests that write carts and emails directly (factories, ``update()``) instead of through the services, which
+    keep the figures themselves."""
+    from carts.figures import rebuild_figures
+    from recovery.figures import rebuild_step_figures
+
+    rebuild_figures()
+    rebuild_step_figures()

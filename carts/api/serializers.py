@@ -2,7 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from carts.models import AbandonmentLog, Cart, CartItem
-from core.fields import StrictIdField, StrictIntegerField
+from core.fields import StrictCharField, StrictIdField, StrictIntegerField
 
 
 class CartAddInput(serializers.Serializer):
@@ -28,6 +28,9 @@ class CartRemoveInput(serializers.Serializer):
 
 class CartCheckoutInput(serializers.Serializer):
     cart_id = StrictIdField()
+    coupon = StrictCharField(
+        max_length=32, required=False, allow_blank=True, help_text="A reminder's coupon code (optional)."
+    )
 
 
 class CartViewQuery(serializers.Serializer):
@@ -71,7 +74,10 @@ class CartSerializer(CartViewOutput):
             "abandoned_at",
             "recovered_at",
             "recovery_source",
+            "recovery_group",
             "checked_out_at",
+            "discount",
+            "paid",
         ]
 
 
@@ -97,7 +103,11 @@ class CartRemoveOutput(serializers.Serializer):
 class CartCheckoutOutput(serializers.Serializer):
     message = serializers.CharField()
     cart_id = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="The cart's total.")
+    discount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="What the coupon took off.")
+    paid = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="What the shopper pays: total − discount."
+    )
 
 
 class AbandonmentLogSerializer(serializers.ModelSerializer):

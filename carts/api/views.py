@@ -172,9 +172,20 @@ class CartViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = CartCheckoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         cart = services.cart_checkout(
-            cart_id=data.validated_data["cart_id"], user=cart_scope(request), now=timezone.now()
+            cart_id=data.validated_data["cart_id"],
+            user=cart_scope(request),
+            now=timezone.now(),
+            coupon=data.validated_data.get("coupon") or None,
         )
-        return Response({"message": "Checked out.", "cart_id": cart.id, "total": f"{cart.total:.2f}"})
+        return Response(
+            {
+                "message": "Checked out.",
+                "cart_id": cart.id,
+                "total": f"{cart.total:.2f}",
+                "discount": f"{cart.discount:.2f}",
+                "paid": f"{cart.paid:.2f}",
+            }
+        )
 
 
 class AbandonmentLogViewSet(viewsets.ReadOnlyModelViewSet):

@@ -1,15 +1,33 @@
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from core.fields import StrictBooleanField, StrictCharField, StrictDecimalField, StrictIntegerField
 from recovery import campaigns
 from recovery.models import MAX_STEP_DELAY, Campaign, CampaignStep, RecoveryEmail, Shop
 from recovery.templating import MAX_BODY_BYTES
 from recovery.validators import one_line
 
 
+class CouponStateSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=["issued", "redeemed", "expired"])
+    expires_at = serializers.DateTimeField()
+
+
 class RecoveryEmailSerializer(serializers.ModelSerializer):
     cart_id = serializers.IntegerField(read_only=True)
+    coupon = serializers.SerializerMethodField()
+
+    @extend_schema_field(CouponStateSerializer(allow_null=True))
+    def get_coupon(self, email: RecoveryEmail) -> dict | None:
+        coupon = email.coupon
+        if coupon is None:
+            return None
+        return {"code": coupon.code, "status": coupon.status_at(timezone.now()), "expires_at": coupon.expires_at}
 
     class Meta:
         model = RecoveryEmail
@@ -28,6 +46,7 @@ class RecoveryEmailSerializer(serializers.ModelSerializer):
             "last_error",
             "note",
             "clicked_at",
+            "coupon",
             "created_at",
         ]
         read_only_fields = fields
@@ -35,6 +54,22 @@ class RecoveryEmailSerializer(serializers.ModelSerializer):
 
 def _django_errors(error: DjangoValidationError) -> list[str]:
     return [str(message) for message in error.messages]
+
+
+class OfferSerializer(serializers.Serializer):
+    """A step's offer: each email of the step gets its own single-use coupon."""
+
+    kind = serializers.ChoiceField(choices=["percent", "amount"])
+    value = StrictDecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
+    min_total = StrictDecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True, default=None
+    )
+    valid_days = StrictIntegerField(min_value=1, max_value=365)
+
+    def validate(self, attrs):
+        if attrs["kind"] == "percent" and attrs["value"] > 100:
+            raise serializers.ValidationError({"value": ["A percent off is at most 100."]})
+        return attrs
 
 
 class CampaignStepSerializer(serializers.ModelSerializer):
@@ -45,10 +80,25 @@ class CampaignStepSerializer(serializers.ModelSerializer):
     body_html = StrictCharField(max_length=MAX_BODY_BYTES, trim_whitespace=False)
     body_text = StrictCharField(max_length=MAX_BODY_BYTES, trim_whitespace=False)
     is_active = StrictBooleanField(required=False, default=True)
+    offer = OfferSerializer(required=False, allow_null=True, default=None)
 
     class Meta:
         model = CampaignStep
-        fields = ["position", "delay_seconds", "subject", "preheader", "body_html", "body_text", "is_active"]
+        fields = ["position", "delay_seconds", "subject", "preheader", "body_html", "body_text", "is_active", "offer"]
+
+    def to_representation(self, step: CampaignStep) -> dict:
+        data = super().to_representation(step)
+        data["offer"] = (
+            {
+                "kind": step.offer_kind,
+                "value": f"{step.offer_value:.2f}",
+                "min_total": None if step.offer_min_total is None else f"{step.offer_min_total:.2f}",
+                "valid_days": step.offer_valid_days,
+            }
+            if step.has_offer
+            else None
+        )
+        return data
 
     def validate(self, attrs):
         errors = {}
@@ -60,17 +110,27 @@ class CampaignStepSerializer(serializers.ModelSerializer):
                     errors[field] = _django_errors(problem)
         if errors:
             raise serializers.ValidationError(errors)
+        offer = attrs.pop("offer", None)
+        attrs.update(
+            offer_kind=offer["kind"] if offer else "",
+            offer_value=offer["value"] if offer else None,
+            offer_min_total=offer.get("min_total") if offer else None,
+            offer_valid_days=offer["valid_days"] if offer else None,
+        )
         return attrs
 
 
 class CampaignSerializer(serializers.ModelSerializer):
     name = StrictCharField(max_length=100, validators=[one_line])
     is_active = StrictBooleanField(required=False, default=False)
+    holdout_percent = StrictIntegerField(
+        min_value=0, max_value=50, required=False, default=0, help_text="Share of carts that get no reminders (0–50)."
+    )
     steps = CampaignStepSerializer(many=True, required=False)
 
     class Meta:
         model = Campaign
-        fields = ["id", "name", "is_active", "steps", "created_at", "updated_at"]
+        fields = ["id", "name", "is_active", "holdout_percent", "steps", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_name(self, value: str) -> str:

@@ -32,7 +32,7 @@ class RecoveryEmailViewSet(viewsets.ReadOnlyModelViewSet):
     """Reminder emails: one per cart and step, with their delivery state, the last error and why one was skipped.
     Staff only."""
 
-    queryset = RecoveryEmail.objects.order_by("-planned_at", "-id")
+    queryset = RecoveryEmail.objects.select_related("coupon").order_by("-planned_at", "-id")
     serializer_class = RecoveryEmailSerializer
     permission_classes = [IsStaff]
     filterset_fields = {"status": ["exact"], "step": ["exact"], "cart": ["exact"]}
@@ -51,7 +51,11 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = campaigns.campaign_save(
-            campaign=None, name=data["name"], is_active=data["is_active"], steps=data.get("steps", [])
+            campaign=None,
+            name=data["name"],
+            is_active=data["is_active"],
+            steps=data.get("steps", []),
+            holdout_percent=data.get("holdout_percent", 0),
         )
 
     def perform_update(self, serializer):
@@ -62,6 +66,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
             name=data.get("name", campaign.name),
             is_active=data.get("is_active", campaign.is_active),
             steps=data.get("steps"),
+            holdout_percent=data.get("holdout_percent", campaign.holdout_percent),
         )
 
     def perform_destroy(self, instance):

@@ -15,8 +15,8 @@ from ..selectors import (
     ReportFilters,
     abandoned_cart_rows,
     default_period,
+    full_report,
     period_bounds,
-    report_summary,
 )
 from .serializers import (
     ReportMetricsQuery,
@@ -26,7 +26,7 @@ from .serializers import (
     ensure_period_order,
 )
 
-FILTER_PARAMS = ("since", "until", "status")
+FILTER_PARAMS = ("since", "until", "status", "search")
 
 
 def report_filters(params) -> ReportFilters:
@@ -68,5 +68,5 @@ def metrics_filters(params, *, now) -> ReportFilters:
 @permission_classes([IsStaff])
 def report_metrics(request):
     """The abandoned-cart report's summary figures for a period (default: the last 30 days)."""
-    summary = report_summary(filters=metrics_filters(request.query_params, now=timezone.now()))
-    return Response(ReportMetricsSerializer(summary).data)
+    report = full_report(filters=metrics_filters(request.query_params, now=timezone.now()))
+    return Response(ReportMetricsSerializer(report).data)

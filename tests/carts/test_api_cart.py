@@ -200,7 +200,13 @@ def test_checkout_freezes_the_cart(shopper_client, shopper, item):
     response = shopper_client.post("/cart/checkout", {"cart_id": cart.pk}, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"message": "Checked out.", "cart_id": cart.pk, "total": "20.00"}
+    assert response.json() == {
+        "message": "Checked out.",
+        "cart_id": cart.pk,
+        "total": "20.00",
+        "discount": "0.00",
+        "paid": "20.00",
+    }
     cart.refresh_from_db()
     assert cart.status == Cart.Status.CHECKED_OUT
     assert cart.checked_out_at is not None
