@@ -165,6 +165,8 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         switched_off = change and "is_active" in form.changed_data and not obj.is_active
+        if change and "is_active" in form.changed_data and obj.is_active:
+            obj.activated_at = timezone.now()  # switched on again: its carts are those abandoned from now on
         super().save_model(request, obj, form, change)
         if switched_off:
             cancelled = campaigns.campaign_switched_off(campaign=obj)

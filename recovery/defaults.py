@@ -18,6 +18,7 @@ HTML_BODY = """<!DOCTYPE html>
   <p>%(intro)s</p>
   {{ cart_table }}
   <p style="text-align: right;"><strong>Total: {{ total }}</strong></p>
+  {% if coupon %}<p style="border: 1px dashed #417690; padding: 10px;">Use the code <strong>{{ coupon.code }}</strong> at checkout for {{ coupon.offer }} (until {{ coupon.expires_on }}).</p>{% endif %}
   <p style="margin: 24px 0;">{{ recovery_button }}</p>
   <p style="font-size: 12px; color: #666;">This link works for {{ link_days }} day{{ link_days|pluralize }}. If the button does not work, copy this address into your browser: {{ recovery_url }}</p>
   <hr style="border: 0; border-top: 1px solid #eee;">
@@ -34,7 +35,9 @@ TEXT_BODY = """Hello{% if shopper_name %} {{ shopper_name }}{% endif %},
 {{ cart_table }}
 
 Total: {{ total }}
-
+{% if coupon %}
+Use the code {{ coupon.code }} at checkout for {{ coupon.offer }} (until {{ coupon.expires_on }}).
+{% endif %}
 Pick up where you left off (this link works for {{ link_days }} day{{ link_days|pluralize }}):
 {{ recovery_url }}
 

@@ -82,13 +82,31 @@ class Rendered:
     html: str
 
 
+def _with_coupon(rendered: str, *, kind: str, coupon: dict | None) -> str:
+    """A step with an offer whose body leaves the code out still gives it: the email exists for it."""
+    if not coupon or coupon["code"] in rendered:
+        return rendered
+    line = f"Use the code {coupon['code']} at checkout for {coupon['offer']} (until {coupon['expires_on']})."
+    if kind == "text":
+        return rendered.rstrip("\n") + "\n\n" + line + "\n"
+    paragraph = format_html("<p>{}</p>", line)
+    end = rendered.lower().rfind("</body>")
+    return rendered + paragraph if end < 0 else rendered[:end] + paragraph + rendered[end:]
+
+
 def render_reminder(*, compiled: CompiledStep, context: dict) -> Rendered:
-    """The step's texts rendered with ``context``; the required parts appended where a body leaves them out."""
+    """The step's texts rendered with ``context``; the required parts (and the coupon) appended where a body leaves
+    them out."""
+    coupon = context.get("coupon")
     preheader = compiled.preheader.render(context)
-    html = ensure_required_parts(compiled.html.render(context), kind="html", context=context)
+    html = ensure_required_parts(
+        _with_coupon(compiled.html.render(context), kind="html", coupon=coupon), kind="html", context=context
+    )
     if preheader:
         html = _with_preheader(html, preheader)
-    text = ensure_required_parts(compiled.text.render(context), kind="text", context=context)
+    text = ensure_required_parts(
+        _with_coupon(compiled.text.render(context), kind="text", coupon=coupon), kind="text", context=context
+    )
     return Rendered(subject=compiled.subject.render(context), preheader=preheader, text=text, html=html)
 
 

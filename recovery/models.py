@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .validators import SenderValidator, WebAddressValidator, one_line
 
@@ -87,6 +88,15 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Its carts (for the holdout) are those abandoned since it became active; a campaign made active directly
+        # (the admin's form, a fixture) starts now. recovery/campaigns.py sets it on every activation.
+        if self.is_active and self.activated_at is None:
+            self.activated_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "activated_at"}
+        super().save(*args, **kwargs)
 
 
 class CampaignStep(models.Model):
