@@ -227,8 +227,22 @@ class CampaignAdmin(admin.ModelAdmin):
 # --- reminders ----------------------------------------------------------------------------------------------------
 
 
+class ErrorAndNoteColumns:
+    """A reminder's last error and its note, each in its own column: a skip or a cancellation is not an error."""
+
+    column_chars = 60
+
+    @admin.display(description="Last error")
+    def error(self, email: RecoveryEmail) -> str:
+        return Truncator(email.last_error).chars(self.column_chars)
+
+    @admin.display(description="Note")
+    def short_note(self, email: RecoveryEmail) -> str:
+        return Truncator(email.note).chars(self.column_chars)
+
+
 @admin.register(RecoveryEmail)
-class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
+class RecoveryEmailAdmin(CartColumnsMixin, ErrorAndNoteColumns, ReadOnlyAdmin):
     """Every reminder, read-only: to whom, what it said, its delivery state and why it was skipped or failed. Failed
     ones can be queued again."""
 
@@ -242,9 +256,11 @@ class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
         "sent_at",
         "clicked_at",
         "attempts",
-        "why",
+        "error",
+        "short_note",
     )
     list_filter = ("status", "step", "campaign_step__campaign")
+    column_chars = 40
     search_fields = ("cart__user__email", "recipient")
     list_select_related = ("cart__user",)
     date_hierarchy = "planned_at"
@@ -291,10 +307,6 @@ class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
     def short_subject(self, email: RecoveryEmail) -> str:
         return Truncator(email.subject).chars(50)
 
-    @admin.display(description="Error or note")
-    def why(self, email: RecoveryEmail) -> str:
-        return Truncator(email.last_error or email.note).chars(60)
-
     @admin.display(description="Text part")
     def text_part(self, email: RecoveryEmail):
         if not email.body_text:
@@ -331,11 +343,12 @@ class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
 # --- a cart's reminders, on the cart's page ---------------------------------------------------------------------------
 
 
-class RecoveryEmailInline(admin.TabularInline):
+class RecoveryEmailInline(ErrorAndNoteColumns, admin.TabularInline):
     model = RecoveryEmail
+    column_chars = 80
     extra = 0
     can_delete = False
-    fields = ("link", "step", "subject", "status", "sent_at", "clicked_at", "why")
+    fields = ("link", "step", "subject", "status", "sent_at", "clicked_at", "error", "short_note")
     readonly_fields = fields
     ordering = ("step",)
     verbose_name_plural = "Reminders"
@@ -351,10 +364,6 @@ class RecoveryEmailInline(admin.TabularInline):
         return format_html(
             '<a href="{}">#{}</a>', reverse("admin:recovery_recoveryemail_change", args=[email.pk]), email.pk
         )
-
-    @admin.display(description="Error or note")
-    def why(self, email: RecoveryEmail) -> str:
-        return Truncator(email.last_error or email.note).chars(80)
 
 
 class CartWithRemindersAdmin(CartAdmin):
