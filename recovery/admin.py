@@ -48,6 +48,8 @@ class ShopAdmin(admin.ModelAdmin):
 
 # --- campaigns ----------------------------------------------------------------------------------------------------
 
+# Where a step waits while the others of its campaign are saved (positions are unique; the column is a smallint).
+FREE_POSITION = 32_767
 PLACEHOLDER_HELP = "Placeholders: " + ", ".join("{{ " + name + " }}" for name in PLACEHOLDERS if "." not in name)
 
 
@@ -157,6 +159,14 @@ class CampaignAdmin(admin.ModelAdmin):
             for step_form in formset.forms
             if step_form.instance.pk and "is_active" in step_form.changed_data and not step_form.instance.is_active
         ]
+        # Free what is unique in the database first (a step's position; an active step's delay): a step that moves,
+        # changes its delay, is switched off or removed lets another step take its position or delay, whatever the
+        # order the forms are saved in. Saving the forms gives every changed step its values back.
+        for offset, step_form in enumerate(formset.initial_forms):
+            if step_form in formset.deleted_forms or step_form.has_changed():
+                CampaignStep.objects.filter(pk=step_form.instance.pk).update(
+                    position=FREE_POSITION - offset, is_active=False
+                )
         super().save_formset(request, form, formset, change)
         cancelled = sum(campaigns.step_switched_off(step=step) for step in switched_off)
         if cancelled:
