@@ -48,6 +48,8 @@ class ShopAdmin(admin.ModelAdmin):
 
 # --- campaigns ----------------------------------------------------------------------------------------------------
 
+# Where a step waits while the others of its campaign are saved (positions are unique; the column is a smallint).
+FREE_POSITION = 32_767
 PLACEHOLDER_HELP = "Placeholders: " + ", ".join("{{ " + name + " }}" for name in PLACEHOLDERS if "." not in name)
 
 
@@ -179,6 +181,14 @@ class CampaignAdmin(admin.ModelAdmin):
             for step_form in formset.forms
             if step_form.instance.pk and "is_active" in step_form.changed_data and not step_form.instance.is_active
         ]
+        # Free what is unique in the database first (a step's position; an active step's delay): a step that moves,
+        # changes its delay, is switched off or removed lets another step take its position or delay, whatever the
+        # order the forms are saved in. Saving the forms gives every changed step its values back.
+        for offset, step_form in enumerate(formset.initial_forms):
+            if step_form in formset.deleted_forms or step_form.has_changed():
+                CampaignStep.objects.filter(pk=step_form.instance.pk).update(
+                    position=FREE_POSITION - offset, is_active=False
+                )
         super().save_formset(request, form, formset, change)
         cancelled = sum(campaigns.step_switched_off(step=step) for step in switched_off)
         if cancelled:
@@ -249,8 +259,22 @@ class CampaignAdmin(admin.ModelAdmin):
 # --- reminders ----------------------------------------------------------------------------------------------------
 
 
+class ErrorAndNoteColumns:
+    """A reminder's last error and its note, each in its own column: a skip or a cancellation is not an error."""
+
+    column_chars = 60
+
+    @admin.display(description="Last error")
+    def error(self, email: RecoveryEmail) -> str:
+        return Truncator(email.last_error).chars(self.column_chars)
+
+    @admin.display(description="Note")
+    def short_note(self, email: RecoveryEmail) -> str:
+        return Truncator(email.note).chars(self.column_chars)
+
+
 @admin.register(RecoveryEmail)
-class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
+class RecoveryEmailAdmin(CartColumnsMixin, ErrorAndNoteColumns, ReadOnlyAdmin):
     """Every reminder, read-only: to whom, what it said, its delivery state and why it was skipped or failed. Failed
     ones can be queued again."""
 
@@ -264,9 +288,11 @@ class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
         "sent_at",
         "clicked_at",
         "attempts",
-        "why",
+        "error",
+        "short_note",
     )
     list_filter = ("status", "step", "campaign_step__campaign")
+    column_chars = 40
     search_fields = ("cart__user__email", "recipient")
     list_select_related = ("cart__user",)
     date_hierarchy = "planned_at"
@@ -313,10 +339,6 @@ class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
     def short_subject(self, email: RecoveryEmail) -> str:
         return Truncator(email.subject).chars(50)
 
-    @admin.display(description="Error or note")
-    def why(self, email: RecoveryEmail) -> str:
-        return Truncator(email.last_error or email.note).chars(60)
-
     @admin.display(description="Text part")
     def text_part(self, email: RecoveryEmail):
         if not email.body_text:
@@ -353,11 +375,12 @@ class RecoveryEmailAdmin(CartColumnsMixin, ReadOnlyAdmin):
 # --- a cart's reminders, on the cart's page ---------------------------------------------------------------------------
 
 
-class RecoveryEmailInline(admin.TabularInline):
+class RecoveryEmailInline(ErrorAndNoteColumns, admin.TabularInline):
     model = RecoveryEmail
+    column_chars = 80
     extra = 0
     can_delete = False
-    fields = ("link", "step", "subject", "status", "sent_at", "clicked_at", "why")
+    fields = ("link", "step", "subject", "status", "sent_at", "clicked_at", "error", "short_note")
     readonly_fields = fields
     ordering = ("step",)
     verbose_name_plural = "Reminders"
@@ -373,10 +396,6 @@ class RecoveryEmailInline(admin.TabularInline):
         return format_html(
             '<a href="{}">#{}</a>', reverse("admin:recovery_recoveryemail_change", args=[email.pk]), email.pk
         )
-
-    @admin.display(description="Error or note")
-    def why(self, email: RecoveryEmail) -> str:
-        return Truncator(email.last_error or email.note).chars(80)
 
 
 class CartWithRemindersAdmin(CartAdmin):

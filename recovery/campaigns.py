@@ -188,10 +188,15 @@ def _replace_steps(*, campaign: Campaign, steps: list[dict]) -> None:
                 field="steps",
             )
         step.delete()
-    # Free the delays first, so two steps may swap theirs (the active delays are unique in the database).
+    # Free the delays first (the active delays are unique in the database): every active step whose delay changes or
+    # that is switched off, so that another step may take its delay whatever the order they are saved in.
     for position, values in wanted.items():
         step = existing.get(position)
-        if step is not None and step.is_active and values["delay_seconds"] != step.delay_seconds:
+        if (
+            step is not None
+            and step.is_active
+            and (values["delay_seconds"] != step.delay_seconds or not values.get("is_active", True))
+        ):
             CampaignStep.objects.filter(pk=step.pk).update(is_active=False)
     for position, values in wanted.items():
         step = existing.get(position)

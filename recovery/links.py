@@ -101,7 +101,7 @@ def recovery_unsubscribe(*, token: str, now: datetime) -> User:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(email_opt_out=True)
         RecoveryEmail.objects.filter(cart__user=user, status=RecoveryEmail.Status.PENDING).update(
-            status=RecoveryEmail.Status.CANCELLED, last_error=UNSUBSCRIBED_NOTE
+            status=RecoveryEmail.Status.CANCELLED, note=UNSUBSCRIBED_NOTE, next_attempt_at=None
         )
     user.email_opt_out = True
     logger.info("user %d unsubscribed from recovery emails", user.pk)

@@ -154,6 +154,13 @@ class CampaignSerializer(serializers.ModelSerializer):
         return value
 
     def validate_steps(self, steps: list[dict]) -> list[dict]:
+        if self.partial:
+            # The steps sent replace the campaign's steps, so each is checked in full even in a PATCH: its required
+            # fields, and the defaults of those left out (DRF skips both for every field of a partial update).
+            full = CampaignStepSerializer(data=self.initial_data["steps"], many=True)
+            if not full.is_valid():
+                raise serializers.ValidationError(full.errors)
+            steps = full.validated_data
         problems = campaigns.schedule_problems(
             [(step["position"], step["delay_seconds"], step.get("is_active", True)) for step in steps]
         )
