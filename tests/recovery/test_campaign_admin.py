@@ -72,6 +72,7 @@ def change_form(campaign: Campaign, step_changes: dict[int, dict] | None = None)
     steps = list(campaign.steps.order_by("position"))
     data = {
         "name": campaign.name,
+        "holdout_percent": str(campaign.holdout_percent),
         "steps-TOTAL_FORMS": str(len(steps)),
         "steps-INITIAL_FORMS": str(len(steps)),
         "steps-MIN_NUM_FORMS": "0",

@@ -76,8 +76,10 @@ def test_staff_list_campaigns_with_their_steps_nested(staff_client, campaign):
         (2, DAY, True),
     ]
     assert set(row["steps"][0]) == {
-        "position", "delay_seconds", "subject", "preheader", "body_html", "body_text", "is_active",
+        "position", "delay_seconds", "subject", "preheader", "body_html", "body_text", "is_active", "offer",
     }  # fmt: skip
+    assert row["steps"][0]["offer"] is None
+    assert row["holdout_percent"] == 0
     assert row["steps"][0]["subject"] == "You left something in your cart"
 
 
