@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -56,7 +58,20 @@ class CartViewOutput(serializers.ModelSerializer):
 
 
 class CartSerializer(CartViewOutput):
-    """A cart as the REST resource shows it: the seed's view plus its life-cycle timestamps."""
+    """A cart as the REST resource shows it: the seed's view plus its life-cycle timestamps.
+
+    ``item_count`` and ``total`` are worked out from the lines in the answer. The list reads the carts and their
+    lines in two statements (the prefetch), and an add or remove committed between them would otherwise show a
+    total that is not the sum of the lines beside it. (The stored figures equal the lines' at every commit;
+    ``check_integrity`` verifies it.)"""
+
+    def to_representation(self, cart):
+        data = super().to_representation(cart)
+        data["item_count"] = sum(line["quantity"] for line in data["items"])
+        data["total"] = self.fields["total"].to_representation(
+            sum((Decimal(line["line_total"]) for line in data["items"]), Decimal("0.00"))
+        )
+        return data
 
     class Meta(CartViewOutput.Meta):
         fields = [
