@@ -1,7 +1,7 @@
 """The report's API shapes: the query of /cart/report and of the metrics, the rows, the metrics."""
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from carts.models import Cart
@@ -9,8 +9,8 @@ from core.fields import PeriodBoundField
 
 from ..selectors import ReportSummary
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
-RATE = {"max_digits": 6, "decimal_places": 4, "allow_null": True}
+MONEY = {"max_digits": 16, "decimal_places": 2, "min_value": 0}
+RATE = {"max_digits": 6, "decimal_places": 4, "allow_null": True, "min_value": 0}
 
 
 def ensure_period_order(since, until) -> None:
@@ -41,7 +41,7 @@ class ReportRowSerializer(serializers.Serializer):
     last_updated = serializers.DateTimeField()
     abandoned_at = serializers.DateTimeField()
     item_count = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     recovered = serializers.BooleanField()
 
 
@@ -86,13 +86,13 @@ class ReportMetricsSerializer(serializers.Serializer):
     def get_currency(self, summary: ReportSummary) -> str:
         return settings.CART_CURRENCY
 
-    @extend_schema(responses=RecoveredBySourceSerializer)
+    @extend_schema_field(RecoveredBySourceSerializer)
     def get_recovered_via_email_link(self, summary: ReportSummary) -> dict:
         return RecoveredBySourceSerializer(
             {"carts": summary.recovered_via_email, "revenue": summary.recovered_via_email_revenue}
         ).data
 
-    @extend_schema(responses=RecoveredBySourceSerializer)
+    @extend_schema_field(RecoveredBySourceSerializer)
     def get_recovered_on_their_own(self, summary: ReportSummary) -> dict:
         return RecoveredBySourceSerializer(
             {"carts": summary.recovered_on_their_own, "revenue": summary.recovered_on_their_own_revenue}
