@@ -133,6 +133,10 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                 continue
             if _offers_csv(operation):
                 _document_csv(operation)
+            if operation.get("security") == [{}]:
+                # No credential is read at all (the token exchange): no security requirement, so a generated client
+                # takes a plain client rather than one that must carry a token.
+                del operation["security"]
             errors = ANY_OPERATION + (WRITE_OPERATION if method in WRITE_METHODS else [])
             responses = operation.setdefault("responses", {})
             for code, description, component in errors:

@@ -6,7 +6,7 @@ are the schema's too. scripts/generated_client_check.py drives a generated clien
 import re
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from tests.api.test_schema_fuzz import _served_schema
 from tests.catalog.factories import ItemFactory
@@ -138,3 +138,24 @@ def test_the_schema_and_the_server_agree_that_a_user_id_starts_at_1(document, st
     assert parameter["schema"]["maximum"] == 2**63 - 1
     assert staff_client.get("/api/carts/?user=0").status_code == 400
     assert staff_client.get("/api/carts/?user=1").status_code == 200
+
+
+def test_the_csv_rows_are_an_operation_of_their_own_for_generated_clients(document, staff_client, shopper_client):
+    # A generated client reads one media type per answer: /api/report/csv/ answers CSV only.
+    content = document["paths"]["/api/report/csv/"]["get"]["responses"]["200"]["content"]
+
+    own = staff_client.get("/api/report/csv/?status=abandoned")
+    seed = staff_client.get("/cart/report?format=csv&status=abandoned")
+    refused = staff_client.get("/api/report/csv/?since=yesterday")
+
+    assert content == {"text/csv": {"schema": {"type": "string"}}}
+    assert own["Content-Type"].startswith("text/csv")
+    assert b"".join(own.streaming_content) == b"".join(seed.streaming_content)
+    assert (refused.status_code, refused["Content-Type"], list(refused.json())) == (400, "application/json", ["since"])
+    assert shopper_client.get("/api/report/csv/").status_code == 403
+    assert Client().get("/api/report/csv/").status_code == 401
+
+
+def test_the_token_exchange_needs_no_credential_and_registration_takes_one_or_none(document):
+    assert "security" not in document["paths"]["/api/auth/token/"]["post"]
+    assert {} in document["paths"]["/user/register"]["post"]["security"]
