@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "rest_framework",
     "knox",  # API tokens stored as SHA-512 digests; before "users", whose admin replaces knox's
     "django_filters",
@@ -81,7 +83,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files answered here: none of the headers below
+    "core.middleware.NoStoreMiddleware",  # Cache-Control: no-store on every answer Django makes
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "corsheaders.middleware.CorsMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",  # 413 before a too-large body is read
     "core.middleware.RefuseNulMiddleware",  # 400 for a NUL in the query string, which PostgreSQL refuses
@@ -180,6 +184,21 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy on every page (django-csp): scripts, styles, fonts and everything else from this origin
+# only, no inline script or style anywhere (the report's and the API docs' styles are static files, the Swagger UI's
+# start-up script a separate request), images also as data: URLs (the admin's and Swagger UI's icons), never in a
+# frame. Per-view additions are made with django-csp's decorators, where a page needs one (Redoc, cartrecovery/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Email ----------------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -6,10 +6,12 @@
 - ``pages``: what people open in a browser: the landing page, the admin, the recovery links' pages, /healthz.
 """
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from carts.api.views import CartViewSet
 from catalog.api.views import ItemViewSet
@@ -42,11 +44,24 @@ seed_routes = [
 api_routes = [
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", staff_member_required(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
+    path(
+        "api/docs/",
+        # Swagger UI with its start-up script as a second request (?script), not inline: the Content-Security-Policy
+        # allows scripts from this origin only.
+        staff_member_required(
+            SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html")
+        ),
+        name="api-docs",
+    ),
     path(
         "api/redoc/",
-        # drf-spectacular's own Redoc page loads its fonts from Google; this one uses the system's (no CDN).
-        staff_member_required(SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html")),
+        # drf-spectacular's own Redoc page loads its fonts from Google; this one uses the system's (no CDN). Redoc
+        # writes its styles into <style> elements as it renders (styled-components) and runs its search in a worker
+        # made from a blob: this page alone also allows inline styles and blob: workers. Its scripts stay this
+        # origin's only.
+        csp_update({"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})(
+            staff_member_required(SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"))
+        ),
         name="api-redoc",
     ),
     path("api/report/", include("reports.urls")),

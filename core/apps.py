@@ -6,3 +6,7 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        # drf-spectacular's extensions register themselves when their module is imported.
+        from . import schema  # noqa: F401

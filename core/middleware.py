@@ -62,3 +62,23 @@ class CommonMiddleware(common.CommonMiddleware):
         if request.path_info.startswith("/api/") and request.method not in ("GET", "HEAD"):
             return False
         return super().should_redirect_with_slash(request)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer Django makes, unless the view chose its own caching.
+
+    The staff pages and exports carry every shopper's email (the report, its CSV, the metrics, the admin, the user
+    lists), and the shoppers' answers carry their cart and, at registration, their token: none may stay in a
+    browser's or a proxy's cache. Every other answer is cheap to make again, so one rule for all is simpler and safer
+    than a list that a new route could miss. Static files are served by whitenoise before this runs, with their own
+    long-lived caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -1,14 +1,22 @@
-"""OpenAPI schema post-processing: the error responses every operation can give, documented in one place.
+"""The OpenAPI schema made true for a client generated from it (openapi-python-client in CI,
+``scripts/generated_client_check.py``): what drf-spectacular leaves out or gets wrong, fixed in one place.
 
-drf-spectacular documents only the success response of each operation. The API's errors all come from one
-exception handler (core/errors.py) in DRF's format, so which of them an operation can answer depends only
-on how it is called; this hook adds them to every operation, with the two body shapes DRF uses.
+- The error responses every operation can give. drf-spectacular documents only the success response of each
+  operation. The API's errors all come from one exception handler (core/errors.py) in DRF's format, so which of them
+  an operation can answer depends only on how it is called; the hook adds them to every operation, with the two body
+  shapes DRF uses.
+- Response components list every field as required: a serializer always writes each of its fields (a null one as
+  null), and a generated client types an optional field as "maybe missing", which it never is.
+- The CSV variant of a ``?format=csv`` operation is text, not JSON rows.
+- Decimals: their bounds (a price is at least 0.01, a total never negative), and in request bodies the number or
+  string the API accepts (a field extension, registered when the app is ready: core/apps.py).
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
 ERROR_COMPONENT = "Error"
 VALIDATION_ERROR_COMPONENT = "ValidationError"
@@ -49,28 +57,49 @@ def _reference(component: str) -> dict:
     return {"$ref": f"#/components/schemas/{component}"}
 
 
-def _decimal_input(schema: dict) -> dict:
-    """A decimal in a request body: the API takes a JSON number or a decimal string (``19.99`` or ``"19.99"``)."""
-    whole_digits = re.search(r"\\d\{0,(\d+)\}", schema.get("pattern", ""))
-    number: dict = {"type": "number"}
-    if whole_digits:
-        limit = Decimal(10) ** int(whole_digits.group(1)) - Decimal("0.01")
-        number.update(minimum=float(-limit), maximum=float(limit))
-    branches = [number, {key: value for key, value in schema.items() if key not in ("description", "readOnly")}]
-    accepted = {"oneOf": branches}
-    if "description" in schema:
-        accepted["description"] = schema["description"]
-    return accepted
+class DecimalFieldExtension(OpenApiSerializerFieldExtension):
+    """A decimal as drf-spectacular writes it (a string with a pattern), plus what it leaves out:
+
+    - its bounds: with ``min_value`` 0 or more the pattern has no minus sign, and a minimum of one step
+      (``0.01`` with two places) also refuses zero, so "no negative prices, at least 0.01" is in the schema;
+    - in a request body, the JSON number the API also accepts (``19.99`` or ``"19.99"``), with its minimum and
+      maximum.
+    """
+
+    target_class = "rest_framework.serializers.DecimalField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if schema.get("type") != "string" or "pattern" not in schema:
+            return schema
+        step = Decimal(1).scaleb(-field.decimal_places)
+        if field.min_value is not None and field.min_value >= 0:
+            schema["pattern"] = schema["pattern"].replace("^-?", "^", 1)
+            if field.min_value == step:
+                schema["pattern"] = r"^(?!0*(?:\.0*)?$)" + schema["pattern"][1:]
+        if direction != "request":
+            return schema
+        limit = Decimal(10) ** field.max_whole_digits - step
+        number = {
+            "type": "number",
+            "minimum": float(field.min_value if field.min_value is not None else -limit),
+            "maximum": float(field.max_value if field.max_value is not None else limit),
+        }
+        string = {key: value for key, value in schema.items() if key not in ("description", "readOnly")}
+        accepted: dict = {"oneOf": [number, string]}
+        if "description" in schema:
+            accepted["description"] = schema["description"]
+        return accepted
 
 
-def _accept_numbers_for_decimals(schemas: dict) -> None:
-    """Request components (``…Request``, from COMPONENT_SPLIT_REQUEST) document decimals as number or string."""
+def _require_every_response_field(schemas: dict) -> None:
+    """Response components (those without COMPONENT_SPLIT_REQUEST's ``Request`` suffix): every property required."""
     for name, component in schemas.items():
-        if not name.endswith("Request"):
+        if name.endswith("Request") or component.get("type") != "object" or "properties" not in component:
             continue
-        for field_name, field_schema in component.get("properties", {}).items():
-            if field_schema.get("type") == "string" and field_schema.get("format") == "decimal":
-                component["properties"][field_name] = _decimal_input(field_schema)
+        component["required"] = sorted(component["properties"])
 
 
 def _offers_csv(operation: dict) -> bool:
@@ -81,28 +110,33 @@ def _offers_csv(operation: dict) -> bool:
 
 
 def _document_csv(operation: dict) -> None:
-    """An operation with ``?format=csv`` (the report) answers 200 with CSV text too."""
+    """An operation with ``?format=csv`` (the report) answers 200 with CSV text: drf-spectacular gives every media
+    type of the view's renderers the JSON rows' schema, which a generated client then tries to parse as JSON."""
     success = operation.get("responses", {}).get("200")
     if success is not None:
-        success.setdefault("content", {}).setdefault(
-            "text/csv", {"schema": {"type": "string", "description": "The same rows as CSV, with a header line."}}
-        )
+        success.setdefault("content", {})["text/csv"] = {
+            "schema": {"type": "string", "description": "The same rows as CSV, with a header line (`?format=csv`)."}
+        }
 
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular POSTPROCESSING_HOOK: document the error responses on every operation (keeps any the view
-    declared itself, e.g. 429 on throttled endpoints), the CSV variant of ``?format=csv`` operations, and decimals in
-    request bodies as the number-or-string the API accepts."""
+    declared itself, e.g. 429 on throttled endpoints), the CSV variant of ``?format=csv`` operations, and every
+    field of a response component as required."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault(ERROR_COMPONENT, ERROR_SCHEMA)
     schemas.setdefault(VALIDATION_ERROR_COMPONENT, VALIDATION_ERROR_SCHEMA)
-    _accept_numbers_for_decimals(schemas)
+    _require_every_response_field(schemas)
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in HTTP_METHODS:
                 continue
             if _offers_csv(operation):
                 _document_csv(operation)
+            if operation.get("security") == [{}]:
+                # No credential is read at all (the token exchange): no security requirement, so a generated client
+                # takes a plain client rather than one that must carry a token.
+                del operation["security"]
             errors = ANY_OPERATION + (WRITE_OPERATION if method in WRITE_METHODS else [])
             responses = operation.setdefault("responses", {})
             for code, description, component in errors:

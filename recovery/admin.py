@@ -18,7 +18,7 @@ from django.utils.text import Truncator
 
 from carts.admin import CartAdmin, CartColumnsMixin
 from carts.models import Cart
-from core.admin import ReadOnlyAdmin
+from core.admin import OverflowSafeChangeListMixin, ReadOnlyAdmin
 
 from . import campaigns, previews
 from .models import Campaign, CampaignStep, RecoveryEmail, Shop
@@ -30,7 +30,7 @@ from .templating import PLACEHOLDERS
 
 
 @admin.register(Shop)
-class ShopAdmin(admin.ModelAdmin):
+class ShopAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     """One row: the list opens it, there is nothing to add or delete."""
 
     fields = SHOP_FIELDS
@@ -42,6 +42,8 @@ class ShopAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
+        if request.GET:  # a filtered list (or the admin's "bad lookup" page): the plain changelist answers it
+            return super().changelist_view(request, extra_context)
         shop = current_shop()
         return HttpResponseRedirect(reverse("admin:recovery_shop_change", args=[shop.pk]))
 
@@ -146,7 +148,7 @@ class CampaignForm(forms.ModelForm):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     form = CampaignForm
     inlines = [CampaignStepInline]
     list_display = ("name", "is_active", "holdout_percent", "step_summary", "updated_at")

@@ -5,4 +5,7 @@ from django.urls import path
 
 from .api import views
 
-urlpatterns = [path("metrics/", views.report_metrics, name="api-report-metrics")]
+urlpatterns = [
+    path("metrics/", views.report_metrics, name="api-report-metrics"),
+    path("csv/", views.report_csv, name="api-report-csv"),
+]

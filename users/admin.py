@@ -6,11 +6,14 @@ from knox.models import AuthToken
 from core.admin import OverflowSafeChangeListMixin
 
 from .models import User
-from .validators import AsciiLocalPartValidator
+from .validators import AsciiLocalPartValidator, DomainNameValidator
 
 
 def _ascii_before_the_at(email: str) -> str:
-    AsciiLocalPartValidator()(User.objects.normalize_email(email))
+    """The rules for a new address, as registration has them: ASCII before the @, a domain name after it."""
+    normalized = User.objects.normalize_email(email)
+    AsciiLocalPartValidator()(normalized)
+    DomainNameValidator()(normalized)
     return email
 
 

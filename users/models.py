@@ -1,5 +1,3 @@
-import unicodedata
-
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -8,6 +6,7 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from . import emails
 from .validators import SingleLineTextValidator
 
 
@@ -38,9 +37,11 @@ class UserManager(BaseUserManager):
 
     @classmethod
     def normalize_email(cls, email: str | None) -> str:
-        """Django's (the domain in lower case), after Unicode NFKC: look-alike characters such as the Kelvin sign
-        or the long s become the letters they look like, so they cannot make a second account that reads the same."""
-        return super().normalize_email(unicodedata.normalize("NFKC", email or ""))
+        """The form the mail system delivers to (users/emails.py): Unicode NFKC, so look-alike characters such as
+        the Kelvin sign or the long s become the letters they look like; a needlessly quoted part before the @
+        unquoted; the domain in lower case and ASCII (``bücher.example`` → ``xn--bcher-kva.example``). Two
+        addresses of one mailbox cannot make two accounts."""
+        return emails.normalize_email(email)
 
     def with_email(self, email: str) -> QuerySet:
         return self.filter(email_matches(email))

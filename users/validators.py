@@ -3,6 +3,8 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
+from .emails import ascii_domain, is_address_literal
+
 # Control characters (newlines, tabs, escapes), invisible format characters (bidi overrides, zero-width joiners)
 # and line/paragraph separators.
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
@@ -41,3 +43,25 @@ class AsciiLocalPartValidator:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, AsciiLocalPartValidator)
+
+
+@deconstructible
+class DomainNameValidator:
+    """A domain name after the @, one that IDNA 2008 can write in ASCII (users/emails.py): not an IP address in
+    brackets (``a@[127.0.0.1]``), which Django's EmailValidator accepts but which names a machine, not a mail domain
+    (a way round any rule on domains, and a probe of internal hosts)."""
+
+    literal_message = "Use an address with a domain name after the @, not an IP address."
+    message = "Use an address whose domain is a valid domain name."
+    code = "invalid"
+
+    def __call__(self, value: str) -> None:
+        if is_address_literal(value):
+            raise ValidationError(self.literal_message, code=self.code)
+        try:
+            ascii_domain(value.rpartition("@")[2])
+        except ValueError:
+            raise ValidationError(self.message, code=self.code) from None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DomainNameValidator)

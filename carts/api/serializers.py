@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -8,14 +10,19 @@ from core.fields import StrictCharField, StrictIdField, StrictIntegerField
 class CartAddInput(serializers.Serializer):
     user_id = StrictIdField(required=False, help_text="Whose cart; defaults to the caller. Staff may name anyone.")
     item_id = StrictIdField()
-    quantity = StrictIntegerField(required=False, default=1, min_value=1)
 
-    def validate_quantity(self, value: int) -> int:
-        if value > settings.CART_MAX_QUANTITY:
-            raise serializers.ValidationError(
-                f"Ensure this value is less than or equal to {settings.CART_MAX_QUANTITY}."
-            )
-        return value
+    def get_fields(self):
+        # The cap is a setting: the field is made with its value when the serializer is, so the check and the
+        # schema's ``maximum`` both say CART_MAX_QUANTITY.
+        fields = super().get_fields()
+        fields["quantity"] = StrictIntegerField(
+            required=False,
+            default=1,
+            min_value=1,
+            max_value=settings.CART_MAX_QUANTITY,
+            help_text="Units to add (the line may hold at most CART_MAX_QUANTITY in all).",
+        )
+        return fields
 
 
 class CartRemoveInput(serializers.Serializer):
@@ -37,10 +44,16 @@ class CartViewQuery(serializers.Serializer):
     user_id = StrictIdField(required=False, help_text="Whose cart; defaults to the caller. Staff may name anyone.")
 
 
+# Money the answers carry, with the bounds the schema states (core/schema.py): a price is at least 0.01 (the database
+# refuses less), a total is never negative.
+PRICE = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0.01")}
+TOTAL = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.00")}
+
+
 class CartLineSerializer(serializers.ModelSerializer):
     item_name = serializers.CharField(source="item.name", read_only=True)
-    price = serializers.DecimalField(source="unit_price", max_digits=10, decimal_places=2, read_only=True)
-    line_total = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    price = serializers.DecimalField(source="unit_price", **PRICE, read_only=True)
+    line_total = serializers.DecimalField(**{**TOTAL, "min_value": Decimal("0.01")}, read_only=True)
 
     class Meta:
         model = CartItem
@@ -52,6 +65,7 @@ class CartViewOutput(serializers.ModelSerializer):
 
     cart_id = serializers.IntegerField(source="id", read_only=True)
     items = CartLineSerializer(source="lines", many=True, read_only=True)
+    total = serializers.DecimalField(**TOTAL, read_only=True)
 
     class Meta:
         model = Cart
@@ -59,7 +73,20 @@ class CartViewOutput(serializers.ModelSerializer):
 
 
 class CartSerializer(CartViewOutput):
-    """A cart as the REST resource shows it: the seed's view plus its life-cycle timestamps."""
+    """A cart as the REST resource shows it: the seed's view plus its life-cycle timestamps.
+
+    ``item_count`` and ``total`` are worked out from the lines in the answer. The list reads the carts and their
+    lines in two statements (the prefetch), and an add or remove committed between them would otherwise show a
+    total that is not the sum of the lines beside it. (The stored figures equal the lines' at every commit;
+    ``check_integrity`` verifies it.)"""
+
+    def to_representation(self, cart):
+        data = super().to_representation(cart)
+        data["item_count"] = sum(line["quantity"] for line in data["items"])
+        data["total"] = self.fields["total"].to_representation(
+            sum((Decimal(line["line_total"]) for line in data["items"]), Decimal("0.00"))
+        )
+        return data
 
     class Meta(CartViewOutput.Meta):
         fields = [
@@ -88,7 +115,7 @@ class CartAddOutput(serializers.Serializer):
     item_id = serializers.IntegerField()
     quantity = serializers.IntegerField(help_text="The line's quantity after the add.")
     item_count = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(**TOTAL)
 
 
 class CartRemoveOutput(serializers.Serializer):
@@ -97,17 +124,15 @@ class CartRemoveOutput(serializers.Serializer):
     item_id = serializers.IntegerField()
     quantity = serializers.IntegerField(help_text="What is left of the line; 0 when it was removed.")
     item_count = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(**TOTAL)
 
 
 class CartCheckoutOutput(serializers.Serializer):
     message = serializers.CharField()
     cart_id = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="The cart's total.")
-    discount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="What the coupon took off.")
-    paid = serializers.DecimalField(
-        max_digits=14, decimal_places=2, help_text="What the shopper pays: total − discount."
-    )
+    total = serializers.DecimalField(**TOTAL, help_text="The cart's total.")
+    discount = serializers.DecimalField(**TOTAL, help_text="What the coupon took off.")
+    paid = serializers.DecimalField(**TOTAL, help_text="What the shopper pays: the total less the discount.")
 
 
 class AbandonmentLogSerializer(serializers.ModelSerializer):

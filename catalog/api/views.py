@@ -24,9 +24,10 @@ class ItemViewSet(
     def get_queryset(self):
         items = Item.objects.order_by("id")
         is_staff = bool(self.request.user and self.request.user.is_staff)
-        # Shoppers only ever see active items; staff see the active ones too unless they filter on is_active.
+        # Shoppers only ever see active items; staff see the active ones too unless they filter on is_active (true or
+        # false; the filter refuses anything else, and an empty value is no filter).
         hide_inactive = (not is_staff and self.action in ("list", "retrieve")) or (
-            self.action == "list" and "is_active" not in self.request.query_params
+            self.action == "list" and not self.request.query_params.get("is_active", "").strip()
         )
         return items.filter(is_active=True) if hide_inactive else items
 

@@ -7,8 +7,8 @@ from rest_framework import serializers
 from carts.models import Cart
 from core.fields import PeriodBoundField, StrictCharField
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
-RATE = {"max_digits": 6, "decimal_places": 4, "allow_null": True}
+MONEY = {"max_digits": 16, "decimal_places": 2, "min_value": 0}
+RATE = {"max_digits": 6, "decimal_places": 4, "allow_null": True, "min_value": 0}
 
 
 def ensure_period_order(since, until) -> None:
@@ -44,9 +44,13 @@ class ReportRowSerializer(serializers.Serializer):
     last_updated = serializers.DateTimeField()
     abandoned_at = serializers.DateTimeField()
     item_count = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
-    discount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="A coupon's discount at checkout.")
-    paid = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True, help_text="Null until bought.")
+    total = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    discount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, help_text="A coupon's discount at checkout."
+    )
+    paid = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, allow_null=True, help_text="Null until bought."
+    )
     currency = serializers.CharField()
     recovered = serializers.BooleanField()
     recovery_source = serializers.ChoiceField(choices=[("", "Not back"), *Cart.RecoverySource.choices])

@@ -2,8 +2,12 @@
 and staff. A shopper never gets someone else's data: 403 or 404."""
 
 import pytest
+from django.contrib import admin
+from django.db import models
 from django.test import Client
+from django.urls import reverse
 
+from core.admin import OverflowSafeChangeListMixin
 from tests.carts.factories import make_cart
 from tests.helpers import client_for
 
@@ -161,3 +165,59 @@ def test_an_admin_list_filtered_on_a_date_past_year_1_or_9999_is_not_a_server_er
         assert response["Location"] == url.split("?")[0] + "?e=1"
     else:
         assert response.status_code == 200
+
+
+def _admin_date_fields() -> list[tuple[str, str]]:
+    """(changelist URL name, date field) for every date or date-time field of every model in the admin."""
+    return [
+        (f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist", field.name)
+        for model in admin.site._registry
+        for field in model._meta.get_fields()
+        if isinstance(field, models.DateField)
+    ]
+
+
+# Dates a filter or the date hierarchy cannot hold: the hierarchy's last year (its bounds run past 9999), months and
+# days that do not exist or are empty, and offsets beyond ±15:59, which PostgreSQL refuses (no zone has one).
+BAD_DATE_LOOKUPS = [
+    "{field}__year=9999",
+    "{field}__year=9999&{field}__month=12",
+    "{field}__year=9999&{field}__month=12&{field}__day=31",
+    "{field}__year=2026&{field}__month=13",
+    "{field}__month=13",
+    "{field}__day=",
+    "{field}__gte=2026-01-01T00:00:00%2B16:00",
+    "{field}__lt=2026-01-01T00:00:00-16:00",
+    "{field}__gte=0001-01-01T00:00:00%2B14:00",
+]
+
+
+ADMIN_DATE_FIELDS = _admin_date_fields()
+
+
+@pytest.mark.parametrize(
+    ("changelist", "field"), ADMIN_DATE_FIELDS, ids=[f"{url} {field}" for url, field in ADMIN_DATE_FIELDS]
+)
+def test_no_admin_list_answers_a_date_it_cannot_hold_with_a_server_error(admin_browser, changelist, field):
+    url = reverse(changelist)
+
+    lookups = [lookup.format(field=field) for lookup in BAD_DATE_LOOKUPS]
+
+    answers = {lookup: admin_browser.get(f"{url}?{lookup}") for lookup in lookups}
+
+    # Listed (nothing matches), or refused as a bad lookup: the admin's redirect to the plain list with its error flag.
+    assert {
+        lookup: answer.status_code for lookup, answer in answers.items() if answer.status_code not in (200, 302)
+    } == {}
+    assert {answer["Location"] for answer in answers.values() if answer.status_code == 302} <= {f"{url}?e=1"}
+
+
+def test_every_admin_list_with_dates_has_the_guard():
+    unguarded = [
+        model._meta.label
+        for model, model_admin in admin.site._registry.items()
+        if any(isinstance(field, models.DateField) for field in model._meta.get_fields())
+        and not isinstance(model_admin, OverflowSafeChangeListMixin)
+    ]
+
+    assert unguarded == []

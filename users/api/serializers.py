@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from core.fields import StrictCharField
 from users.models import User
-from users.validators import AsciiLocalPartValidator, SingleLineTextValidator
+from users.validators import AsciiLocalPartValidator, DomainNameValidator, SingleLineTextValidator
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -19,14 +19,15 @@ class UserDetailSerializer(serializers.ModelSerializer):
 
 
 class AccountEmailField(serializers.EmailField):
-    """An email address as accounts keep it: Unicode NFKC and the domain in lower case
-    (``User.objects.normalize_email``) before it is validated, then the model's own rules (one line of visible
-    characters, as a quoted local part may hold control characters; ASCII before the @)."""
+    """An email address as accounts keep it: in the form the mail system delivers to (Unicode NFKC, needless quotes
+    dropped, the domain in lower case and ASCII: ``User.objects.normalize_email``) before it is validated, then the
+    model's own rules (one line of visible characters, as a quoted local part may hold control characters; ASCII
+    before the @; a domain name, not an IP address)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 254)
         super().__init__(**kwargs)
-        self.validators += [SingleLineTextValidator(), AsciiLocalPartValidator()]
+        self.validators += [SingleLineTextValidator(), AsciiLocalPartValidator(), DomainNameValidator()]
 
     def to_internal_value(self, data):
         return User.objects.normalize_email(super().to_internal_value(data))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0004_email_rules'),
+        ('users', '0005_email_mailbox_form'),
     ]
 
     operations = [
