@@ -6,6 +6,7 @@ from carts.api.views import AbandonmentLogViewSet, CartViewSet
 from catalog.api.views import ItemViewSet
 from recovery.api.views import RecoveryEmailViewSet
 from users.api.views import UserViewSet
+from webhooks.api.views import DeliveryViewSet, EndpointViewSet
 
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
@@ -13,3 +14,5 @@ router.register("items", ItemViewSet, basename="item")
 router.register("carts", CartViewSet, basename="cart")
 router.register("abandonment-logs", AbandonmentLogViewSet, basename="abandonmentlog")
 router.register("recovery-emails", RecoveryEmailViewSet, basename="recoveryemail")
+router.register("webhooks/endpoints", EndpointViewSet, basename="webhookendpoint")
+router.register("webhooks/deliveries", DeliveryViewSet, basename="webhookdelivery")
