@@ -8,6 +8,7 @@ from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QueryS
 from django.db.models.functions import Coalesce
 
 from core.integrity import Rule
+from webhooks.models import Event
 
 from .models import AbandonmentLog, Cart, CartItem
 
@@ -69,6 +70,34 @@ def _carts_whose_totals_differ_from_their_lines() -> QuerySet:
     )
 
 
+def _events_without_their_change(event_type: str, change: Q) -> QuerySet:
+    """Events of ``event_type`` whose cart still exists but does not show the change (``change``, a Q on the cart
+    that may compare with the event through OuterRef). Events of carts deleted by retention are not judged."""
+    carts = Cart.objects.filter(pk=OuterRef("cart_id"))
+    return (
+        Event.objects.filter(type=event_type)
+        .filter(Exists(carts), ~Exists(carts.filter(change)))
+        .values("id", "type", "cart_id", "occurred_at")
+        .order_by("id")
+    )
+
+
+def _abandoned_events_without_an_abandonment() -> QuerySet:
+    # The sweep sets abandoned_at to the event's time; a later abandonment only moves it forward.
+    return _events_without_their_change(Event.Type.CART_ABANDONED, Q(abandoned_at__gte=OuterRef("occurred_at")))
+
+
+def _recovered_events_without_a_recovery() -> QuerySet:
+    # recovered_at is the first return: at or before every cart.recovered event of the cart.
+    return _events_without_their_change(Event.Type.CART_RECOVERED, Q(recovered_at__lte=OuterRef("occurred_at")))
+
+
+def _checked_out_events_without_a_checkout() -> QuerySet:
+    return _events_without_their_change(
+        Event.Type.CART_CHECKED_OUT, Q(status=Cart.Status.CHECKED_OUT, checked_out_at=OuterRef("occurred_at"))
+    )
+
+
 RULES: list[Rule] = [
     Rule("one_open_cart_per_user", "A user has at most one active or abandoned cart.", _users_with_several_open_carts),
     Rule(
@@ -86,5 +115,20 @@ RULES: list[Rule] = [
         "cart_totals_match_lines",
         "A cart's item_count and total equal the sums of its lines.",
         _carts_whose_totals_differ_from_their_lines,
+    ),
+    Rule(
+        "abandoned_event_has_its_abandonment",
+        "Every cart.abandoned webhook event's cart (while it exists) was abandoned then (abandoned_at set).",
+        _abandoned_events_without_an_abandonment,
+    ),
+    Rule(
+        "recovered_event_has_its_recovery",
+        "Every cart.recovered webhook event's cart (while it exists) has come back (recovered_at set by then).",
+        _recovered_events_without_a_recovery,
+    ),
+    Rule(
+        "checked_out_event_has_its_checkout",
+        "Every cart.checked_out webhook event's cart (while it exists) was checked out at that moment.",
+        _checked_out_events_without_a_checkout,
     ),
 ]

@@ -18,6 +18,9 @@ How the work is done, and why it is safe:
   is ``ON CONFLICT (cart_id) DO NOTHING``: a cart abandoned a second time keeps its first log.
 * On PostgreSQL a batch is one statement (pick, update, log as data-modifying CTEs); on SQLite it is two (UPDATE ...
   RETURNING, then INSERT ... SELECT over the returned ids passed as one JSON array).
+* When a webhook endpoint subscribes to ``cart.abandoned`` (checked once per sweep), the batch also writes one
+  outbox event per cart it marked, in the same transaction (webhooks/outbox.py): one more CTE on PostgreSQL, one
+  more INSERT ... SELECT over the same ids on SQLite. Exactly the carts the UPDATE changed get one.
 * Batches walk the candidates in a fixed order and each starts where the previous one ended (keyset), so no batch
   re-reads rows or index entries the earlier batches already turned over (on PostgreSQL those stay behind as dead
   entries until VACUUM). Rows skipped because another transaction held them are left to that transaction: another
@@ -48,6 +51,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
+
+from users.models import User
+from webhooks.models import Event
+from webhooks.outbox import insert_events_sql, wanted
 
 from .models import AbandonmentLog, Cart
 
@@ -110,6 +117,7 @@ def sweep_abandoned_carts(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     catch_up = _is_catch_up(cutoff=cutoff, batch_size=batch_size)
+    events = wanted(Event.Type.CART_ABANDONED)
     order_by = "id" if catch_up else "last_updated"
     # Inside a caller's transaction the other connections could not see its data: one worker then.
     parallel = catch_up and connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -121,7 +129,7 @@ def sweep_abandoned_carts(
             loops = list(
                 pool.map(
                     lambda _: _in_own_connection(
-                        _sweep_loop, now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size
+                        _sweep_loop, now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size, events=events
                     ),
                     range(workers),
                 )
@@ -129,7 +137,9 @@ def sweep_abandoned_carts(
         marked, logged, batches = (sum(loop[i] for loop in loops) for i in range(3))
     else:
         with _sqlite_bulk_write_settings(enabled=catch_up):
-            marked, logged, batches = _sweep_loop(now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size)
+            marked, logged, batches = _sweep_loop(
+                now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size, events=events
+            )
     seconds = time.perf_counter() - started
     logger.info(
         "sweep: %d carts marked abandoned (%d first abandonments) in %d batches, %.3f s (cutoff %s, %s)",
@@ -143,13 +153,17 @@ def sweep_abandoned_carts(
     return SweepResult(marked=marked, logged=logged, batches=batches, seconds=seconds)
 
 
-def _sweep_loop(*, now: datetime, cutoff: datetime, order_by: str, batch_size: int) -> tuple[int, int, int]:
+def _sweep_loop(
+    *, now: datetime, cutoff: datetime, order_by: str, batch_size: int, events: bool
+) -> tuple[int, int, int]:
     """Mark batch after batch until one marks nothing. Returns (marked, logged, batches)."""
     marked = logged = batches = 0
     after: datetime | int | None = None
     while True:
         with transaction.atomic():
-            batch = _mark_batch(now=now, cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size)
+            batch = _mark_batch(
+                now=now, cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size, events=events
+            )
         # A batch that marks nothing ends the sweep. Checking ``marked`` rather than ``picked`` also ends it
         # should picked carts ever all fail the UPDATE's re-check, instead of picking them again forever.
         if batch.marked == 0:
@@ -239,38 +253,55 @@ def _rule_where_sql(*, cutoff: datetime) -> tuple[str, tuple]:
 
 
 def _mark_batch(
-    *, now: datetime, cutoff: datetime, order_by: str, after: datetime | int | None, batch_size: int
+    *, now: datetime, cutoff: datetime, order_by: str, after: datetime | int | None, batch_size: int, events: bool
 ) -> _Batch:
-    """Pick, mark and log one batch. Must run inside a transaction. ``last_seen`` is where the next batch starts."""
+    """Pick, mark and log one batch, with the outbox events of the marked carts when ``events``. Must run inside a
+    transaction. ``last_seen`` is where the next batch starts."""
     qn = connection.ops.quote_name
     cart_table, log_table = qn(Cart._meta.db_table), qn(AbandonmentLog._meta.db_table)
+    user_table = qn(User._meta.db_table)
     candidates_sql, candidates_params = _candidates_sql(
         cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size
     )
     rule_sql, rule_params = _rule_where_sql(cutoff=cutoff)
     abandoned_at = connection.ops.adapt_datetimefield_value(now)
     status = Cart.Status.ABANDONED.value
+    event_params = (Event.Type.CART_ABANDONED.value, abandoned_at, status)
     # The SQL below is assembled from the model's table names and ORM-compiled fragments; every value is a parameter.
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            events_cte = ""
+            if events:
+                event_rows = (
+                    "SELECT %s, %s, marked.id, marked.user_id, COALESCE(u.email, ''), %s, marked.item_count, "  # noqa: S608
+                    f"marked.total, NULL, NULL FROM marked LEFT JOIN {user_table} u ON u.id = marked.user_id"
+                )
+                events_cte = f",\n                evented AS ({insert_events_sql(select_sql=event_rows)})"
             cursor.execute(
                 f"""
                 WITH picked (id, last_updated) AS ({candidates_sql}),
                 marked AS (
                     UPDATE {cart_table} SET status = %s, abandoned_at = %s
                     WHERE id IN (SELECT id FROM picked) AND {rule_sql}
-                    RETURNING id, item_count, total
+                    RETURNING id, user_id, item_count, total
                 ),
                 logged AS (
                     INSERT INTO {log_table} (cart_id, abandoned_at, item_count, total)
                     SELECT id, %s, item_count, total FROM marked
                     ON CONFLICT (cart_id) DO NOTHING
                     RETURNING cart_id
-                )
+                ){events_cte}
                 SELECT (SELECT count(*) FROM picked), (SELECT count(*) FROM marked), (SELECT count(*) FROM logged),
                        (SELECT max({qn(order_by)}) FROM picked)
                 """,  # noqa: S608
-                (*candidates_params, status, abandoned_at, *rule_params, abandoned_at),
+                (
+                    *candidates_params,
+                    status,
+                    abandoned_at,
+                    *rule_params,
+                    abandoned_at,
+                    *(event_params if events else ()),
+                ),
             )
             picked, marked, logged, last_seen = cursor.fetchone()
             return _Batch(picked=picked, marked=marked, logged=logged, last_seen=last_seen)
@@ -298,6 +329,17 @@ def _mark_batch(
             (abandoned_at, json.dumps([row[0] for row in rows])),
         )
         logged = cursor.rowcount
+        if events:
+            cursor.execute(
+                insert_events_sql(
+                    select_sql=f"""
+                    SELECT %s, %s, c.id, c.user_id, COALESCE(u.email, ''), %s, c.item_count, c.total, NULL, NULL
+                    FROM {cart_table} c LEFT JOIN {user_table} u ON u.id = c.user_id
+                    WHERE c.id IN (SELECT value FROM json_each(%s))
+                    """  # noqa: S608
+                ),
+                (*event_params, json.dumps([row[0] for row in rows])),
+            )
         if order_by == "id":
             last_seen = max(row[0] for row in rows)
         else:

@@ -14,7 +14,9 @@ from carts.models import Cart
 from carts.services import cart_recover
 from core.db import one_or_none
 from users.models import User
+from webhooks.models import Event
 
+from .events import record_email_events
 from .models import RecoveryEmail
 from .tokens import (
     RecoveryLinkCartCheckedOut,
@@ -66,7 +68,15 @@ def recovery_link_open(*, token: str, now: datetime) -> Cart:
             raise RecoveryLinkCartCheckedOut
         cart = cart_recover(cart_id=cart_id, now=now, source=Cart.RecoverySource.EMAIL_LINK)
         if email_id is not None:
-            RecoveryEmail.objects.filter(pk=email_id, cart_id=cart_id, clicked_at__isnull=True).update(clicked_at=now)
+            first_click = RecoveryEmail.objects.filter(pk=email_id, cart_id=cart_id, clicked_at__isnull=True).update(
+                clicked_at=now
+            )
+            if first_click:
+                record_email_events(
+                    event_type=Event.Type.RECOVERY_EMAIL_CLICKED,
+                    occurred_at=now,
+                    emails=RecoveryEmail.objects.filter(pk=email_id),
+                )
     logger.info("recovery link opened for cart %d (email %s)", cart_id, email_id)
     return cart
 

@@ -34,7 +34,9 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from carts.models import Cart, CartItem
+from webhooks.models import Event
 
+from .events import record_email_events
 from .messages import build_recovery_message, reminder_templates
 from .models import RecoveryEmail
 from .planning import EMAILABLE_CART, plan_due_recovery_emails
@@ -176,10 +178,19 @@ def _send_batch(ids: list[int], *, claimed_at: datetime, clock, result: SendResu
             status=RecoveryEmail.Status.CANCELLED, last_error=CANCELLED_NOTE, next_attempt_at=None
         )
     if sent_ids:
-        # Keyed on this claim (claimed_at): a row staff re-queued and another process claimed is not touched.
-        result.sent += RecoveryEmail.objects.filter(pk__in=sent_ids, claimed_at=claimed_at).update(
-            status=RecoveryEmail.Status.SENT, sent_at=finished, last_error="", next_attempt_at=None
-        )
+        # Keyed on this claim (claimed_at): a row staff re-queued and another process claimed is not touched. Their
+        # recovery_email.sent events are written in the same transaction (the outbox), for exactly those rows.
+        with transaction.atomic():
+            result.sent += RecoveryEmail.objects.filter(pk__in=sent_ids, claimed_at=claimed_at).update(
+                status=RecoveryEmail.Status.SENT, sent_at=finished, last_error="", next_attempt_at=None
+            )
+            record_email_events(
+                event_type=Event.Type.RECOVERY_EMAIL_SENT,
+                occurred_at=finished,
+                emails=RecoveryEmail.objects.filter(
+                    pk__in=sent_ids, claimed_at=claimed_at, status=RecoveryEmail.Status.SENT, sent_at=finished
+                ),
+            )
     for email, error in failures:
         attempts = email.attempts + 1
         gave_up = attempts >= settings.CART_RECOVERY_EMAIL_MAX_ATTEMPTS
