@@ -119,7 +119,8 @@ def event_body(event: Event) -> bytes:
 def fan_out_events(*, now: datetime, batch_size: int = FAN_OUT_BATCH_SIZE) -> tuple[int, int]:
     """Create the deliveries of every event not fanned out yet. Returns (events, deliveries created)."""
     events_seen = created = 0
-    while True:
+    waiting = Event.objects.filter(fanned_out_at__isnull=True)
+    while waiting.exists():  # a plain read first: an idle run takes no write lock (SQLite has one for everyone)
         with transaction.atomic():
             events = list(
                 Event.objects.select_for_update(skip_locked=True)
@@ -148,10 +149,14 @@ def fan_out_events(*, now: datetime, batch_size: int = FAN_OUT_BATCH_SIZE) -> tu
             Event.objects.filter(pk__in=[pk for pk, _ in events], fanned_out_at__isnull=True).update(fanned_out_at=now)
         events_seen += len(events)
         created += len(deliveries)
+    return events_seen, created
 
 
 def _retry_stuck(*, now: datetime) -> int:
-    return Delivery.objects.filter(status=Delivery.Status.DELIVERING, claimed_at__lt=now - STUCK_AFTER).update(
+    stuck = Delivery.objects.filter(status=Delivery.Status.DELIVERING, claimed_at__lt=now - STUCK_AFTER)
+    if not stuck.exists():
+        return 0
+    return stuck.update(
         status=Delivery.Status.PENDING,
         claim=None,
         next_attempt_at=now,
@@ -161,9 +166,10 @@ def _retry_stuck(*, now: datetime) -> int:
 
 
 def _expire(*, now: datetime) -> int:
-    return Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=now - RETRY_WINDOW).update(
-        status=Delivery.Status.FAILED, next_attempt_at=None, last_error=EXPIRED_NOTE
-    )
+    expired = Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=now - RETRY_WINDOW)
+    if not expired.exists():
+        return 0
+    return expired.update(status=Delivery.Status.FAILED, next_attempt_at=None, last_error=EXPIRED_NOTE)
 
 
 def due_deliveries(*, now: datetime):
@@ -185,6 +191,8 @@ def would_deliver(*, now: datetime) -> dict[str, int]:
 
 def _claim_batch(*, now: datetime, claimed_at: datetime, batch_size: int) -> tuple[list[int], uuid.UUID]:
     claim = uuid.uuid4()
+    if not due_deliveries(now=now).exists():
+        return [], claim
     with transaction.atomic():
         ids = list(
             due_deliveries(now=now)

@@ -373,3 +373,32 @@ def test_a_delivery_being_sent_or_of_an_inactive_endpoint_is_not_replayed():
     with pytest.raises(Conflict, match="inactive"):
         delivery_replay(delivery_id=inactive.pk, now=timezone.now())
     assert not Attempt.objects.exists()
+
+
+def test_an_idle_run_only_reads(django_assert_max_num_queries):
+    EndpointFactory()
+
+    # no event to fan out, nothing stuck, nothing expired, nothing due: four reads, no write lock taken
+    with django_assert_max_num_queries(4) as captured:
+        _run()
+
+    assert all(query["sql"].lstrip().upper().startswith("SELECT") for query in captured.captured_queries)
+
+
+def test_a_claim_held_too_long_hands_its_untried_deliveries_back_for_the_next_run(
+    private_allowed, start_receiver, monkeypatch
+):
+    endpoint = EndpointFactory()
+    receiver = start_receiver(Script(endpoint.secret))
+    endpoint.url = receiver.url()
+    endpoint.save()
+    for _ in range(3):
+        EventFactory()
+    monkeypatch.setattr("webhooks.delivery.RELEASE_AFTER", timedelta(0))  # as if the batch had taken 5 minutes
+
+    first = _run()
+
+    assert (first.claimed, first.deferred, len(receiver.requests)) == (3, 3, 0)
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("pending", 0)}
+    monkeypatch.undo()
+    assert _run(timezone.now() + timedelta(seconds=2)).delivered == 3
