@@ -10,6 +10,9 @@ migrates it and bulk inserts with INSERT ... SELECT over a generated series: one
 (quantity 2). Carts 1..stale are active and stale (last_updated spread over the day before the cutoff, not in id
 order); of the rest, half are checked out, a quarter already abandoned (with their log), a quarter active and fresh.
 
+With ``--webhook-endpoint`` an active webhook endpoint subscribed to ``cart.abandoned`` exists, so each batch also
+writes its carts' outbox events (webhooks/outbox.py); without it none is written, as in a shop without webhooks.
+
 Then it times one sweep through the product's own code (``carts.sweep.sweep_abandoned_carts``) in a fresh child
 process, so the peak RSS it reports is the sweep's alone, and counts the SQL statements the sweep sent
 (``connection.execute_wrapper``). Finally it makes ``--naive`` carts stale again and times a naive per-cart loop
@@ -41,6 +44,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--naive", type=int, default=10_000, help="carts for the per-cart loop (0: skip it)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: CART_SWEEP_BATCH_SIZE")
     parser.add_argument("--database-url", default=f"sqlite:///{ROOT / 'var' / 'bench' / 'sweep.sqlite3'}")
+    parser.add_argument(
+        "--webhook-endpoint",
+        action="store_true",
+        help="with an active webhook endpoint, so the sweep also writes a cart.abandoned event per cart it marks",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--build-only", action="store_true", help="build the database, keep it, time nothing")
     parser.add_argument("--sweep-only", action="store_true", help=argparse.SUPPRESS)  # the timed child process
@@ -279,6 +287,10 @@ def main() -> None:
             f"{counts['stale']:,} stale, {counts['checked_out']:,} checked out, {counts['abandoned']:,} already "
             f"abandoned, {counts['fresh']:,} fresh; batch size {args.batch_size or settings.CART_SWEEP_BATCH_SIZE}"
         )
+        if args.webhook_endpoint:
+            from webhooks.models import Endpoint
+
+            Endpoint.objects.create(url="https://hooks.example.com/bench", event_types=["cart.abandoned"])
         connection.close()
         if args.build_only:
             args.keep = True
@@ -300,6 +312,12 @@ def main() -> None:
         )
         assert sweep["marked"] == args.stale, "the sweep must mark exactly the stale carts"
         assert Cart.objects.filter(abandoned_at__isnull=False).count() == AbandonmentLog.objects.count()
+        if args.webhook_endpoint:
+            from webhooks.models import Event
+
+            events = Event.objects.filter(type="cart.abandoned").count()
+            assert events == args.stale, "one cart.abandoned event per cart marked"
+            print(f"webhook events written by the sweep: {events:,}")
 
         if args.naive and args.stale:
             ids = make_stale_again(count=min(args.naive, args.stale))

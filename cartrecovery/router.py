@@ -12,6 +12,7 @@ from carts.api.views import AbandonmentLogViewSet, CartViewSet
 from catalog.api.views import ItemViewSet
 from recovery.api.views import CampaignViewSet, CartReminderViewSet, RecoveryEmailViewSet
 from users.api.views import UserViewSet
+from webhooks.api.views import DeliveryViewSet, EndpointViewSet
 
 
 class Router(DefaultRouter):
@@ -26,3 +27,5 @@ router.register("carts", CartReminderViewSet, basename="cart-reminder")  # POST 
 router.register("abandonment-logs", AbandonmentLogViewSet, basename="abandonmentlog")
 router.register("recovery-emails", RecoveryEmailViewSet, basename="recoveryemail")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("webhooks/endpoints", EndpointViewSet, basename="webhookendpoint")
+router.register("webhooks/deliveries", DeliveryViewSet, basename="webhookdelivery")

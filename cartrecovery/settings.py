@@ -70,10 +70,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_apscheduler",
     # The project's apps, in their layers (each imports only the ones before it; import-linter holds it, see
-    # pyproject.toml): core; users, catalog; carts; recovery; reports; scheduler; demo.
+    # pyproject.toml): core; users, catalog; webhooks; carts; recovery; reports; scheduler; demo.
     "core",
     "users",
     "catalog",
+    "webhooks",
     "carts",
     "recovery",
     "reports",
@@ -246,6 +247,12 @@ CART_RECOVERY_EMAILS_PER_DOMAIN_PER_HOUR = env_int("CART_RECOVERY_EMAILS_PER_DOM
 # (checked out, or abandoned and never back) after CART_RETENTION_DAYS; 0 keeps them forever.
 CART_EMPTY_CART_MAX_AGE_SECONDS = env_int("CART_EMPTY_CART_MAX_AGE_SECONDS", 7 * 86_400, minimum=60)
 CART_RETENTION_DAYS = env_int("CART_RETENTION_DAYS", 730)
+# Webhooks (webhooks/): delivered every CART_WEBHOOKS_INTERVAL_SECONDS; events kept CART_WEBHOOKS_RETENTION_DAYS once
+# their deliveries finish. Private, loopback and link-local receivers (and plain http) are refused unless allowed:
+# allowed by default with DEBUG, so a developer's local receiver works, refused by default in production.
+CART_WEBHOOKS_INTERVAL_SECONDS = env_int("CART_WEBHOOKS_INTERVAL_SECONDS", 5, minimum=1)
+CART_WEBHOOKS_RETENTION_DAYS = env_int("CART_WEBHOOKS_RETENTION_DAYS", 30, minimum=1)
+CART_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("CART_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 JOB_EXECUTIONS_MAX_AGE_SECONDS = env_int("JOB_EXECUTIONS_MAX_AGE_SECONDS", 7 * 86_400, minimum=60)
 
 # django-apscheduler
@@ -302,6 +309,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CartStatusEnum": "carts.models.Cart.Status",
         "RecoveryEmailStatusEnum": "recovery.models.RecoveryEmail.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "WebhookEventTypeEnum": "webhooks.models.EventType",
     },
     # Error responses (400/401/403/404, and 409/413 on writes) are documented on every operation in one place.
     "POSTPROCESSING_HOOKS": [

@@ -8,6 +8,7 @@ from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QueryS
 from django.db.models.functions import Coalesce
 
 from core.integrity import Rule
+from webhooks.models import Event
 
 from .figures import figures_by_bucket, live_figures
 from .models import AbandonmentLog, Cart, CartItem, Coupon
@@ -108,6 +109,34 @@ def _discounts_without_a_redeemed_coupon() -> QuerySet:
     )
 
 
+def _events_without_their_change(event_type: str, change: Q) -> QuerySet:
+    """Events of ``event_type`` whose cart still exists but does not show the change (``change``, a Q on the cart
+    that may compare with the event through OuterRef). Events of carts deleted by retention are not judged."""
+    carts = Cart.objects.filter(pk=OuterRef("cart_id"))
+    return (
+        Event.objects.filter(type=event_type)
+        .filter(Exists(carts), ~Exists(carts.filter(change)))
+        .values("id", "type", "cart_id", "occurred_at")
+        .order_by("id")
+    )
+
+
+def _abandoned_events_without_an_abandonment() -> QuerySet:
+    # The sweep sets abandoned_at to the event's time; a later abandonment only moves it forward.
+    return _events_without_their_change(Event.Type.CART_ABANDONED, Q(abandoned_at__gte=OuterRef("occurred_at")))
+
+
+def _recovered_events_without_a_recovery() -> QuerySet:
+    # recovered_at is the first return: at or before every cart.recovered event of the cart.
+    return _events_without_their_change(Event.Type.CART_RECOVERED, Q(recovered_at__lte=OuterRef("occurred_at")))
+
+
+def _checked_out_events_without_a_checkout() -> QuerySet:
+    return _events_without_their_change(
+        Event.Type.CART_CHECKED_OUT, Q(status=Cart.Status.CHECKED_OUT, checked_out_at=OuterRef("occurred_at"))
+    )
+
+
 RULES: list[Rule] = [
     Rule("one_open_cart_per_user", "A user has at most one active or abandoned cart.", _users_with_several_open_carts),
     Rule(
@@ -140,5 +169,20 @@ RULES: list[Rule] = [
         "report_figures_match_carts",
         "The report's figure rows hold what the carts hold (manage.py rebuild_report_figures rebuilds them).",
         _figure_rows_that_differ_from_the_carts,
+    ),
+    Rule(
+        "abandoned_event_has_its_abandonment",
+        "Every cart.abandoned webhook event's cart (while it exists) was abandoned then (abandoned_at set).",
+        _abandoned_events_without_an_abandonment,
+    ),
+    Rule(
+        "recovered_event_has_its_recovery",
+        "Every cart.recovered webhook event's cart (while it exists) has come back (recovered_at set by then).",
+        _recovered_events_without_a_recovery,
+    ),
+    Rule(
+        "checked_out_event_has_its_checkout",
+        "Every cart.checked_out webhook event's cart (while it exists) was checked out at that moment.",
+        _checked_out_events_without_a_checkout,
     ),
 ]

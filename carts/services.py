@@ -13,12 +13,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from catalog.models import Item
 from core.db import one_or_none
 from core.errors import Conflict, InvalidInput, NotFound
 from core.money import format_money
 from users.models import User
+from webhooks import outbox
+from webhooks.models import Event
 
 from .figures import CartState, FigureChanges, record_cart_change
 from .models import MAX_CART_TOTAL, Cart, CartItem, Coupon
@@ -27,12 +30,17 @@ from .signals import cart_checked_out
 
 
 def _lock_open_cart(*, user: User) -> Cart | None:
-    return one_or_none(open_carts_of(user=user).select_for_update())
+    cart = one_or_none(open_carts_of(user=user).select_for_update())
+    if cart is not None:
+        cart.owner_email = user.email  # for its events (_emit), as _lock_cart reads it
+    return cart
 
 
 def _lock_cart(*, cart_id: int, user: User | None) -> Cart:
-    """The cart, locked; ``user=None`` means staff (any cart). Someone else's cart is reported as not found."""
-    carts = Cart.objects.select_for_update()
+    """The cart, locked; ``user=None`` means staff (any cart). Someone else's cart is reported as not found.
+
+    The owner's email comes in the same query, for the cart's events; only the cart row is locked."""
+    carts = Cart.objects.select_for_update(of=("self",)).annotate(owner_email=F("user__email"))
     if user is not None:
         carts = carts.filter(user=user)
     cart = one_or_none(carts.filter(pk=cart_id))
@@ -51,14 +59,33 @@ def _add_to_totals(cart: Cart, *, line: CartItem, units: int) -> None:
     cart.total += line.unit_price * units
 
 
+def _emit(cart: Cart, *, event_type: str, now: datetime) -> None:
+    """The change's event, written in the service's transaction (the outbox: webhooks/outbox.py), as the cart is
+    now. Recorded only when an active webhook endpoint subscribes to the type."""
+    email = getattr(cart, "owner_email", None)
+    outbox.record_event(
+        type=event_type,
+        occurred_at=now,
+        cart_id=cart.pk,
+        user_id=cart.user_id,
+        email=cart.user.email if email is None else email,
+        status=cart.status,
+        item_count=cart.item_count,
+        total=cart.total,
+    )
+
+
 def _reactivate(cart: Cart, *, now: datetime, source: str) -> bool:
-    """Bring an abandoned cart back to active. Its AbandonmentLog stays; ``recovered_at`` is set the first time."""
+    """Bring an abandoned cart back to active. Its AbandonmentLog stays; ``recovered_at`` is set the first time.
+
+    Its ``cart.recovered`` event shows the cart as it came back, before the add or remove that brought it."""
     if cart.status != Cart.Status.ABANDONED:
         return False
     cart.status = Cart.Status.ACTIVE
     if cart.recovered_at is None:
         cart.recovered_at = now
         cart.recovery_source = source
+    _emit(cart, event_type=Event.Type.CART_RECOVERED, now=now)
     return True
 
 
@@ -196,6 +223,7 @@ def cart_checkout(*, cart_id: int, user: User | None, now: datetime, coupon: str
         cart.save()
         record_cart_change(before, cart)
         cart_checked_out.send(sender=Cart, cart=cart, before=before)
+        _emit(cart, event_type=Event.Type.CART_CHECKED_OUT, now=now)
     return cart
 
 

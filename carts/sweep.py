@@ -29,6 +29,10 @@ How the work is done, and why it is safe:
   scattered over the whole table. Measured on 900,000 stale carts among 1,000,000 (docs/benchmarks.md), the
   scattered order was about three times slower on both databases.
 
+When a webhook endpoint subscribes to ``cart.abandoned`` (checked once per sweep), each batch also writes one outbox
+event per cart it marked, in the same transaction (webhooks/outbox.py): one more CTE on PostgreSQL, one more
+INSERT ... SELECT over the same ids on SQLite. Exactly the carts the UPDATE changed get one.
+
 The cutoff is computed once, from ``now``, so a cart cannot become stale while a sweep runs, and a cart touched during
 the sweep (its ``last_updated`` moves past the cutoff) fails the rule in every later batch.
 """
@@ -51,6 +55,9 @@ from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from core.sql import select_sql, where_sql
+from users.models import User
+from webhooks.models import Event
+from webhooks.outbox import insert_events_sql, wanted
 
 from .figures import FigureChanges, bucket_of
 from .models import AbandonmentLog, Cart
@@ -118,6 +125,7 @@ def sweep_abandoned_carts(
     # Inside a caller's transaction the other connections could not see its data: one worker then.
     parallel = catch_up and connection.vendor == "postgresql" and not connection.in_atomic_block
     workers = settings.CART_SWEEP_WORKERS if parallel else 1
+    events = wanted(Event.Type.CART_ABANDONED)
     if workers > 1:
         # A large backlog on PostgreSQL: several connections sweep at once. This is the "two sweeps at once" case
         # the design already makes safe (SKIP LOCKED picks, re-checked UPDATE); they split the carts between them.
@@ -125,7 +133,7 @@ def sweep_abandoned_carts(
             loops = list(
                 pool.map(
                     lambda _: _in_own_connection(
-                        _sweep_loop, now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size
+                        _sweep_loop, now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size, events=events
                     ),
                     range(workers),
                 )
@@ -133,7 +141,9 @@ def sweep_abandoned_carts(
         marked, logged, batches = (sum(loop[i] for loop in loops) for i in range(3))
     else:
         with _sqlite_bulk_write_settings(enabled=catch_up):
-            marked, logged, batches = _sweep_loop(now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size)
+            marked, logged, batches = _sweep_loop(
+                now=now, cutoff=cutoff, order_by=order_by, batch_size=batch_size, events=events
+            )
     seconds = time.perf_counter() - started
     logger.info(
         "sweep: %d carts marked abandoned (%d first abandonments) in %d batches, %.3f s (cutoff %s, %s)",
@@ -147,13 +157,17 @@ def sweep_abandoned_carts(
     return SweepResult(marked=marked, logged=logged, batches=batches, seconds=seconds)
 
 
-def _sweep_loop(*, now: datetime, cutoff: datetime, order_by: str, batch_size: int) -> tuple[int, int, int]:
+def _sweep_loop(
+    *, now: datetime, cutoff: datetime, order_by: str, batch_size: int, events: bool
+) -> tuple[int, int, int]:
     """Mark batch after batch until one marks nothing. Returns (marked, logged, batches)."""
     marked = logged = batches = 0
     after: datetime | int | None = None
     while True:
         with transaction.atomic():
-            batch = _mark_batch(now=now, cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size)
+            batch = _mark_batch(
+                now=now, cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size, events=events
+            )
         # A batch that marks nothing ends the sweep. Checking ``marked`` rather than ``picked`` also ends it
         # should picked carts ever all fail the UPDATE's re-check, instead of picking them again forever.
         if batch.marked == 0:
@@ -245,36 +259,45 @@ def _record_figures(*, now: datetime, marked: list[tuple[str, int, Decimal]], ag
 
 
 def _mark_batch(
-    *, now: datetime, cutoff: datetime, order_by: str, after: datetime | int | None, batch_size: int
+    *, now: datetime, cutoff: datetime, order_by: str, after: datetime | int | None, batch_size: int, events: bool
 ) -> _Batch:
-    """Pick, mark and log one batch, and count it in the report's figures. Must run inside a transaction.
-    ``last_seen`` is where the next batch starts."""
+    """Pick, mark and log one batch, count it in the report's figures, and write the outbox events of the marked
+    carts when ``events``. Must run inside a transaction. ``last_seen`` is where the next batch starts."""
     qn = connection.ops.quote_name
     cart_table, log_table = qn(Cart._meta.db_table), qn(AbandonmentLog._meta.db_table)
+    user_table = qn(User._meta.db_table)
     candidates = _candidates(cutoff=cutoff, order_by=order_by, after=after, batch_size=batch_size)
     rule_sql, rule_params = where_sql(Cart.objects.filter(stale_carts_q(cutoff=cutoff)))
     abandoned_at = connection.ops.adapt_datetimefield_value(now)
     status = Cart.Status.ABANDONED.value
+    event_params = (Event.Type.CART_ABANDONED.value, abandoned_at, status)
     # The SQL below is assembled from the model's table names and ORM-compiled fragments; every value is a parameter.
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             candidates_sql, candidates_params = select_sql(candidates)
-            # One statement: pick, mark, log; it answers one row per recovery group of the marked carts, plus one
-            # row per cart abandoned before (it leaves its old bucket), each with the batch's counts.
+            events_cte = ""
+            if events:
+                event_rows = (
+                    "SELECT %s, %s, marked.id, marked.user_id, COALESCE(u.email, ''), %s, marked.item_count, "  # noqa: S608
+                    f"marked.total, NULL, NULL FROM marked LEFT JOIN {user_table} u ON u.id = marked.user_id"
+                )
+                events_cte = f",\n                evented AS ({insert_events_sql(select_sql=event_rows)})"
+            # One statement: pick, mark, log (and the events); it answers one row per recovery group of the marked
+            # carts, plus one row per cart abandoned before (it leaves its old bucket), each with the batch's counts.
             cursor.execute(
                 f"""
                 WITH picked (id, last_updated, previously_abandoned_at) AS ({candidates_sql}),
                 marked AS (
                     UPDATE {cart_table} SET status = %s, abandoned_at = %s
                     WHERE id IN (SELECT id FROM picked) AND {rule_sql}
-                    RETURNING id, item_count, total, recovery_group
+                    RETURNING id, user_id, item_count, total, recovery_group
                 ),
                 logged AS (
                     INSERT INTO {log_table} (cart_id, abandoned_at, item_count, total)
                     SELECT id, %s, item_count, total FROM marked
                     ON CONFLICT (cart_id) DO NOTHING
                     RETURNING cart_id
-                ),
+                ){events_cte},
                 stats AS (
                     SELECT (SELECT count(*) FROM logged) AS logged,
                            (SELECT max({qn(order_by)}) FROM picked) AS last_seen
@@ -286,7 +309,14 @@ def _mark_batch(
                        stats.last_seen
                   FROM marked JOIN picked USING (id), stats WHERE picked.previously_abandoned_at IS NOT NULL
                 """,  # noqa: S608
-                (*candidates_params, status, abandoned_at, *rule_params, abandoned_at),
+                (
+                    *candidates_params,
+                    status,
+                    abandoned_at,
+                    *rule_params,
+                    abandoned_at,
+                    *(event_params if events else ()),
+                ),
             )
             rows = cursor.fetchall()
             if not rows:
@@ -323,6 +353,17 @@ def _mark_batch(
             (abandoned_at, json.dumps([row[0] for row in rows])),
         )
         logged = cursor.rowcount
+        if events:
+            cursor.execute(
+                insert_events_sql(
+                    select_sql=f"""
+                    SELECT %s, %s, c.id, c.user_id, COALESCE(u.email, ''), %s, c.item_count, c.total, NULL, NULL
+                    FROM {cart_table} c LEFT JOIN {user_table} u ON u.id = c.user_id
+                    WHERE c.id IN (SELECT value FROM json_each(%s))
+                    """  # noqa: S608
+                ),
+                (*event_params, json.dumps([row[0] for row in rows])),
+            )
     by_group: dict[str, list] = {}
     for _, _, total, group in rows:
         entry = by_group.setdefault(group, [0, Decimal("0.00")])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from carts.models import Cart
 from core.integrity import Rule
+from webhooks.models import Event
 
 from .figures import figures_of_emails, live_step_figures
 from .models import RecoveryEmail
@@ -50,6 +51,28 @@ def _step_rows_that_differ_from_the_emails() -> list[dict]:
     return offenders
 
 
+def _email_events_without_their_change(event_type: str, change: Q) -> QuerySet:
+    """Events of ``event_type`` whose cart still exists but whose email (the cart's row for the event's step) does
+    not show ``change``. Events of carts deleted by retention are not judged."""
+    emails = RecoveryEmail.objects.filter(cart_id=OuterRef("cart_id"), step=OuterRef("step"))
+    return (
+        Event.objects.filter(type=event_type)
+        .filter(Exists(Cart.objects.filter(pk=OuterRef("cart_id"))), ~Exists(emails.filter(change)))
+        .values("id", "type", "cart_id", "step", "occurred_at")
+        .order_by("id")
+    )
+
+
+def _sent_events_without_a_sent_email() -> QuerySet:
+    return _email_events_without_their_change(
+        Event.Type.RECOVERY_EMAIL_SENT, Q(status=RecoveryEmail.Status.SENT, sent_at=OuterRef("occurred_at"))
+    )
+
+
+def _clicked_events_without_a_click() -> QuerySet:
+    return _email_events_without_their_change(Event.Type.RECOVERY_EMAIL_CLICKED, Q(clicked_at=OuterRef("occurred_at")))
+
+
 RULES: list[Rule] = [
     Rule(
         "holdout_carts_get_no_reminders",
@@ -65,5 +88,15 @@ RULES: list[Rule] = [
         "step_figures_match_emails",
         "The funnel's figure rows hold what the emails hold (manage.py rebuild_report_figures rebuilds them).",
         _step_rows_that_differ_from_the_emails,
+    ),
+    Rule(
+        "sent_event_has_its_email",
+        "Every recovery_email.sent webhook event's email (while its cart exists) was sent at that moment.",
+        _sent_events_without_a_sent_email,
+    ),
+    Rule(
+        "clicked_event_has_its_click",
+        "Every recovery_email.clicked webhook event's email (while its cart exists) was first clicked then.",
+        _clicked_events_without_a_click,
     ),
 ]

@@ -14,7 +14,9 @@ from carts.models import Cart
 from carts.services import cart_recover
 from core.db import one_or_none
 from users.models import User
+from webhooks.models import Event
 
+from .events import record_email_events
 from .figures import record_clicked
 from .models import RecoveryEmail
 from .tokens import (
@@ -84,6 +86,11 @@ def recovery_link_open(*, token: str, now: datetime) -> Cart:
             )
             if first_click:
                 record_clicked(email=RecoveryEmail.objects.get(pk=email_id))
+                record_email_events(
+                    event_type=Event.Type.RECOVERY_EMAIL_CLICKED,
+                    occurred_at=now,
+                    emails=RecoveryEmail.objects.filter(pk=email_id),
+                )
     logger.info("recovery link opened for cart %d (email %s)", cart_id, email_id)
     return cart
 

@@ -43,9 +43,12 @@ from carts.models import Cart, CartItem
 from core.db import one_or_none
 from core.errors import Conflict
 from users.models import User
+from webhooks.models import Event
+from webhooks.outbox import wanted
 
 from .campaigns import compiled_step
 from .coupons import coupon_context, coupon_for
+from .events import record_email_events
 from .figures import record_sent
 from .messages import Rendered, build_message, domain_of, reminder_context, render_reminder
 from .models import CampaignStep, RecoveryEmail
@@ -351,6 +354,7 @@ def _send_batch(
         return 0
     mine = RecoveryEmail.objects.filter(claimed_at=claimed_at, status=RecoveryEmail.Status.SENDING)
     shop = current_shop()
+    events = wanted(Event.Type.RECOVERY_EMAIL_SENT)  # read once a batch, not once a message
     cap = _DomainCap(
         domains={domain_of(email.cart.user.email) for email in emails}, now=clock(), enabled=apply_domain_cap
     )
@@ -391,7 +395,7 @@ def _send_batch(
                     )
                     continue
                 _send_one(email, backend=backend, shop=shop, recipient=recipient, claimed_at=claimed_at, clock=clock,
-                          result=result)  # fmt: skip
+                          result=result, events=events)  # fmt: skip
                 cap.count(domain)
     finally:
         try:
@@ -406,7 +410,9 @@ def _step_is_on(email: RecoveryEmail) -> bool:
     return step is not None and step.is_active and step.campaign.is_active
 
 
-def _send_one(email: RecoveryEmail, *, backend, shop, recipient: str, claimed_at, clock, result: SendResult) -> None:
+def _send_one(
+    email: RecoveryEmail, *, backend, shop, recipient: str, claimed_at, clock, result: SendResult, events: bool
+) -> None:
     try:
         coupon = coupon_for(email=email, step=email.campaign_step, now=clock())
         context = reminder_context(email=email, shop=shop) | {"coupon": coupon_context(coupon)}
@@ -415,15 +421,26 @@ def _send_one(email: RecoveryEmail, *, backend, shop, recipient: str, claimed_at
     except Exception as exc:
         _record_failure(email, error=_describe(exc), claimed_at=claimed_at, at=clock(), result=result)
         return
-    _record_sent(email, rendered=rendered, recipient=recipient, claimed_at=claimed_at, at=clock(), result=result)
+    _record_sent(
+        email, rendered=rendered, recipient=recipient, claimed_at=claimed_at, at=clock(), result=result, events=events
+    )
 
 
-def _record_sent(email: RecoveryEmail, *, rendered: Rendered, recipient: str, claimed_at, at, result) -> None:
+def _record_sent(
+    email: RecoveryEmail, *, rendered: Rendered, recipient: str, claimed_at, at, result, events: bool
+) -> None:
     with transaction.atomic():
         # Keyed on this claim (claimed_at): a row staff queued again and another process claimed is not touched.
         sent = _mark_sent(email, rendered=rendered, recipient=recipient, claimed_at=claimed_at, at=at)
         if sent:
             record_sent(step=email.step, sent_at=at)
+        if sent and events:
+            # Its recovery_email.sent event, in the same transaction (the outbox): exactly the row marked.
+            record_email_events(
+                event_type=Event.Type.RECOVERY_EMAIL_SENT,
+                occurred_at=at,
+                emails=RecoveryEmail.objects.filter(pk=email.pk, status=RecoveryEmail.Status.SENT, sent_at=at),
+            )
     result.sent += sent
 
 

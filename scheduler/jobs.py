@@ -16,7 +16,9 @@ race-safe:
   marked once and logged once (the log is also unique per cart in the database);
 * recovery emails are claimed row by row in a short transaction before they are sent (``SKIP LOCKED`` plus a
   status change), and (cart, step) is unique, so no reminder goes out twice;
-* pruning old job runs is a plain DELETE of rows past an age.
+* webhooks are claimed in a short transaction before they are sent (``SKIP LOCKED`` plus a status change under a
+  claim id), and (event, endpoint) is unique, so no attempt is made twice;
+* pruning old job runs, carts or webhook events is a DELETE of rows past an age, re-checked in each batch.
 
 django-apscheduler keys each run record by (job, run time), so two processes running the same occurrence share one
 record in the admin (should both insert it at the same instant, the second insert is skipped with a warning).
@@ -43,6 +45,9 @@ from django_apscheduler.models import DjangoJobExecution
 from carts.retention import PruneResult, prune_old_carts
 from carts.sweep import SweepResult, sweep_abandoned_carts
 from recovery.sending import send_due_recovery_emails
+from webhooks.delivery import DeliveryRunResult, deliver_due_webhooks
+from webhooks.retention import PruneResult as WebhookPruneResult
+from webhooks.retention import prune_webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,8 @@ SWEEP_JOB_ID = "carts.sweep_abandoned_carts"
 RECOVERY_EMAILS_JOB_ID = "carts.send_due_recovery_emails"
 PRUNE_JOB_EXECUTIONS_JOB_ID = "scheduler.delete_old_job_executions"
 PRUNE_CARTS_JOB_ID = "carts.prune_old_carts"
+WEBHOOKS_JOB_ID = "webhooks.deliver_webhooks"
+PRUNE_WEBHOOK_EVENTS_JOB_ID = "webhooks.prune_webhook_events"
 
 
 # --- the jobs -----------------------------------------------------------------------------------------------------
@@ -111,6 +118,22 @@ def prune_carts_job() -> PruneResult:
     return prune_old_carts(now=timezone.now())
 
 
+@util.close_old_connections
+def webhooks_job() -> DeliveryRunResult:
+    """Fan out new webhook events and send the deliveries that are due (the service logs the counts).
+
+    A receiver that fails is its owner's problem, recorded on the delivery and retried; it does not fail the job.
+    The health rule (scheduler/health.py) does not watch this job: a stopped scheduler already shows there through
+    the sweep, and an error of the job itself is recorded as an "Error!" run in the admin like any job's."""
+    return deliver_due_webhooks(now=timezone.now())
+
+
+@util.close_old_connections
+def prune_webhook_events_job() -> WebhookPruneResult:
+    """Retention of the outbox: events past CART_WEBHOOKS_RETENTION_DAYS whose deliveries finished."""
+    return prune_webhook_events(now=timezone.now())
+
+
 # --- the schedule -------------------------------------------------------------------------------------------------
 
 
@@ -158,6 +181,22 @@ def scheduled_jobs() -> list[ScheduledJob]:
             func=prune_carts_job,
             trigger=CronTrigger(hour="03", minute="00", timezone=settings.TIME_ZONE),
             name="Delete carts past retention",
+            options={"misfire_grace_time": 86_400},
+        ),
+        # Webhooks every few seconds: a receiver hears of a change soon after it is committed.
+        ScheduledJob(
+            id=WEBHOOKS_JOB_ID,
+            func=webhooks_job,
+            trigger=IntervalTrigger(seconds=settings.CART_WEBHOOKS_INTERVAL_SECONDS, timezone=settings.TIME_ZONE),
+            name="Deliver webhooks",
+            options={"next_run_time": first_run},
+        ),
+        # Daily at 03:30, after the carts' prune.
+        ScheduledJob(
+            id=PRUNE_WEBHOOK_EVENTS_JOB_ID,
+            func=prune_webhook_events_job,
+            trigger=CronTrigger(hour="03", minute="30", timezone=settings.TIME_ZONE),
+            name="Delete webhook events past retention",
             options={"misfire_grace_time": 86_400},
         ),
     ]

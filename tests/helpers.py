@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -130,3 +130,24 @@ def figures_rebuilt() -> None:
 
     rebuild_figures()
     rebuild_step_figures()
+
+
+class RolledBack(Exception):
+    """Raised by run_rolled_back inside its transaction."""
+
+
+def run_rolled_back(change: Callable[[], Any]) -> Any:
+    """Run ``change`` in a transaction that is then rolled back (as if the request failed after it); return what
+    ``change`` returned."""
+    returned = []
+
+    def run():
+        with transaction.atomic():
+            returned.append(change())
+            raise RolledBack
+
+    try:
+        run()
+    except RolledBack:
+        return returned[0]
+    raise AssertionError("the transaction was not rolled back")

@@ -12,6 +12,7 @@ from cartrecovery.router import router
 from tests.carts.factories import AbandonmentLogFactory, make_cart
 from tests.helpers import client_for
 from tests.recovery.factories import RecoveryEmailFactory, make_campaign
+from tests.webhooks.factories import DeliveryFactory, EndpointFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,8 @@ def world(shopper, staff, item):
         cart=make_cart(user=staff, lines=[(item, 1)], status="abandoned", abandoned_at=cart.created_at)
     )
     campaign = make_campaign()
+    endpoint = EndpointFactory()
+    delivery = DeliveryFactory(endpoint=endpoint)
     email = RecoveryEmailFactory(cart=log.cart)
     ids = {
         "user": shopper.pk,
@@ -47,6 +50,8 @@ def world(shopper, staff, item):
         "abandonmentlog": log.pk,
         "recoveryemail": email.pk,
         "campaign": campaign.pk,
+        "webhookendpoint": endpoint.pk,
+        "webhookdelivery": delivery.pk,
     }
     return {"ids": ids, "shopper": shopper, "staff": staff, "item": item, "cart": cart}
 

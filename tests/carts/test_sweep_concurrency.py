@@ -20,7 +20,9 @@ from carts.models import AbandonmentLog, Cart, CartItem
 from carts.sweep import sweep_abandoned_carts
 from catalog.models import Item
 from tests.helpers import Threads, run_together
+from tests.webhooks.factories import EndpointFactory
 from users.models import User
+from webhooks.models import Event
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -138,8 +140,9 @@ def test_a_cart_a_shopper_is_changing_while_the_sweep_runs_is_not_marked(shopper
     reason="parallel catch-up workers are a PostgreSQL feature; SQLite serialises writers, so the sweep uses one",
 )
 def test_a_large_backlog_on_postgresql_is_swept_by_several_connections_each_cart_once(settings, monkeypatch):
-    # Given a backlog worth many batches, and a sweep allowed three connections
+    # Given a backlog worth many batches, a sweep allowed three connections, and a webhook endpoint listening
     settings.CART_SWEEP_WORKERS = 3
+    EndpointFactory(event_types=["cart.abandoned"])
     item = Item.objects.create(name="Kettle", price=Decimal("20.00"))
     now = timezone.now()
     carts = _bulk_carts(count=3_000, item=item, prefix="backlog", last_updated=now - STALE)
@@ -160,3 +163,5 @@ def test_a_large_backlog_on_postgresql_is_swept_by_several_connections_each_cart
     assert result.marked == result.logged == len(carts)
     assert Cart.objects.filter(pk__in=carts, status=Cart.Status.ABANDONED).count() == len(carts)
     assert AbandonmentLog.objects.filter(cart_id__in=carts).count() == len(carts)
+    events = Event.objects.filter(type="cart.abandoned", cart_id__in=carts)
+    assert events.count() == events.values("cart_id").distinct().count() == len(carts)

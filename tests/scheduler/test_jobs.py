@@ -45,6 +45,8 @@ def test_the_scheduler_stores_each_job_once_under_a_stable_id_with_safe_defaults
         jobs.RECOVERY_EMAILS_JOB_ID,
         jobs.PRUNE_JOB_EXECUTIONS_JOB_ID,
         jobs.PRUNE_CARTS_JOB_ID,
+        jobs.WEBHOOKS_JOB_ID,
+        jobs.PRUNE_WEBHOOK_EVENTS_JOB_ID,
     }
     sweep = stored[jobs.SWEEP_JOB_ID]
     assert sweep.func is jobs.sweep_job
@@ -55,6 +57,12 @@ def test_the_scheduler_stores_each_job_once_under_a_stable_id_with_safe_defaults
     assert isinstance(stored[jobs.PRUNE_JOB_EXECUTIONS_JOB_ID].trigger, CronTrigger)
     assert stored[jobs.PRUNE_CARTS_JOB_ID].func is jobs.prune_carts_job
     assert isinstance(stored[jobs.PRUNE_CARTS_JOB_ID].trigger, CronTrigger)
+    webhooks = stored[jobs.WEBHOOKS_JOB_ID]
+    assert webhooks.func is jobs.webhooks_job
+    assert webhooks.trigger.interval == timedelta(seconds=settings.CART_WEBHOOKS_INTERVAL_SECONDS)
+    assert (webhooks.coalesce, webhooks.max_instances) == (True, 1)
+    assert stored[jobs.PRUNE_WEBHOOK_EVENTS_JOB_ID].func is jobs.prune_webhook_events_job
+    assert isinstance(stored[jobs.PRUNE_WEBHOOK_EVENTS_JOB_ID].trigger, CronTrigger)
     assert set(DjangoJob.objects.values_list("id", flat=True)) == set(stored)
 
 
@@ -73,6 +81,14 @@ def test_the_sweep_interval_comes_from_settings(settings):
     sweep = next(job for job in jobs.scheduled_jobs() if job.id == jobs.SWEEP_JOB_ID)
 
     assert sweep.trigger.interval == timedelta(seconds=2)
+
+
+def test_the_webhooks_interval_comes_from_settings(settings):
+    settings.CART_WEBHOOKS_INTERVAL_SECONDS = 7
+
+    webhooks = next(job for job in jobs.scheduled_jobs() if job.id == jobs.WEBHOOKS_JOB_ID)
+
+    assert webhooks.trigger.interval == timedelta(seconds=7)
 
 
 def test_the_sweep_job_abandons_a_stale_cart(item, caplog):

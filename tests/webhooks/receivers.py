@@ -24,6 +24,7 @@ class Receiver:
 
     respond: Callable[[BaseHTTPRequestHandler, ReceivedRequest], None]
     host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port; a given one lets a test bring a receiver back up at the same address
     tls: ssl.SSLContext | None = None
     requests: list[ReceivedRequest] = field(default_factory=list)
     server_names: list[str | None] = field(default_factory=list)  # TLS SNI seen in each handshake
@@ -49,7 +50,7 @@ class Receiver:
 
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         server_class = type("Server", (ThreadingHTTPServer,), {"address_family": family, "daemon_threads": True})
-        self.server = server_class((self.host, 0), Handler)
+        self.server = server_class((self.host, self.port), Handler)
         if self.tls is not None:
             self.tls.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
             self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
