@@ -261,27 +261,49 @@ def cart_recover(*, cart_id: int, now: datetime, source: str = Cart.RecoverySour
     return cart
 
 
+def _shoppers_groups(*, user_ids: set[int]) -> dict[int, str]:
+    """The group each of these shoppers was drawn into, from their earliest drawn cart (one query)."""
+    found: dict[int, str] = {}
+    rows = (
+        Cart.objects.filter(user_id__in=user_ids)
+        .exclude(recovery_group="")
+        .order_by("user_id", "abandoned_at", "pk")
+        .values_list("user_id", "recovery_group")
+    )
+    for user_id, group in rows:
+        found.setdefault(user_id, group)
+    return found
+
+
 def carts_assign_recovery_groups(
     *, holdout_share: Decimal, campaign_started_at: datetime, rng, limit: int = 5000
 ) -> int:
     """Draw treated or holdout, once, for the carts abandoned since the campaign with a holdout share became active
-    and not drawn yet (the recovery app calls this before planning reminders). Each cart is a draw of its own with
-    probability ``holdout_share`` (0..0.5) of holdout; the group is stored and never drawn again. Returns how many
-    were drawn."""
+    and not drawn yet (the recovery app calls this before planning reminders). The unit is the shopper: a shopper's
+    first drawn cart is a draw with probability ``holdout_share`` (0..0.5) of holdout, and every later cart of theirs
+    takes the same group, so a holdout shopper never learns from another cart that reminders come (a guest's cart,
+    with no account to follow, is a draw of its own). The group is stored on each cart and never drawn again.
+    Returns how many carts were given a group."""
     with transaction.atomic():
         carts = list(
             Cart.objects.select_for_update(skip_locked=True)
             .filter(abandoned_at__gte=campaign_started_at, recovery_group="")
             .order_by("pk")[:limit]
         )
+        known = _shoppers_groups(user_ids={cart.user_id for cart in carts if cart.user_id is not None})
         changes = FigureChanges()
         drawn = {Cart.RecoveryGroup.HOLDOUT: [], Cart.RecoveryGroup.TREATED: []}
         for cart in carts:
             before = CartState.of(cart)
-            cart.recovery_group = (
-                Cart.RecoveryGroup.HOLDOUT if rng.random() < float(holdout_share) else Cart.RecoveryGroup.TREATED
-            )
-            drawn[cart.recovery_group].append(cart.pk)
+            group = known.get(cart.user_id) if cart.user_id is not None else None
+            if group is None:
+                group = (
+                    Cart.RecoveryGroup.HOLDOUT if rng.random() < float(holdout_share) else Cart.RecoveryGroup.TREATED
+                )
+                if cart.user_id is not None:
+                    known[cart.user_id] = group
+            cart.recovery_group = group
+            drawn[group].append(cart.pk)
             changes.change(before, CartState.of(cart))
         for group, ids in drawn.items():
             if ids:

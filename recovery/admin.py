@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -34,6 +34,8 @@ class ShopAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
     """One row: the list opens it, there is nothing to add or delete."""
 
     fields = SHOP_FIELDS
+    # A URL typed without a scheme is a shop's site: https (Django 6's default; 5.2 still warns and assumes http).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request) -> bool:
         return False
