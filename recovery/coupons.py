@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from carts.models import Coupon
 
@@ -52,7 +53,8 @@ def coupon_context(coupon: Coupon | None) -> dict | None:
     """The ``coupon`` placeholder of the email templates."""
     if coupon is None:
         return None
-    return {"code": coupon.code, "offer": coupon.offer_text(), "expires_on": f"{coupon.expires_at:%d %B %Y}"}
+    expires = timezone.localtime(coupon.expires_at)  # the shop's day (DJANGO_TIME_ZONE)
+    return {"code": coupon.code, "offer": coupon.offer_text(), "expires_on": f"{expires.day} {expires:%B %Y}"}
 
 
 def usable_coupon(*, cart, now: datetime) -> Coupon | None:

@@ -6,13 +6,17 @@ shopper's cart or unsubscribe anybody."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
 
-from carts.models import Cart
+from carts.models import Cart, Coupon
 from core.money import format_money
 
 from .campaigns import compiled_step
+from .coupons import coupon_context
 from .messages import Rendered, greeting_name, lines_of, render_reminder
 from .models import CampaignStep
 from .shop import current_shop, shop_context
@@ -20,6 +24,7 @@ from .templating import sample_context
 
 PREVIEW_RECOVERY_PATH = "/cart/recover/preview-link"
 PREVIEW_UNSUBSCRIBE_PATH = "/cart/unsubscribe/preview-link"
+PREVIEW_COUPON_CODE = "PREVIEW-CODE"
 
 
 def describe_delay(seconds: int) -> str:
@@ -52,8 +57,24 @@ def preview_context(*, cart: Cart | None) -> dict:
     return context
 
 
+def preview_coupon(*, step: CampaignStep, now: datetime) -> dict | None:
+    """The ``coupon`` placeholder a step with an offer gets in a preview: the offer as the shopper would read it,
+    with a code that can never be redeemed (a hyphen is outside the codes' alphabet)."""
+    if not step.has_offer:
+        return None
+    sample = Coupon(
+        code=PREVIEW_COUPON_CODE,
+        kind=step.offer_kind,
+        value=step.offer_value,
+        min_total=step.offer_min_total,
+        expires_at=now + timedelta(days=step.offer_valid_days),
+    )
+    return coupon_context(sample)
+
+
 def render_step(*, step: CampaignStep, cart: Cart | None = None) -> Rendered:
-    return render_reminder(compiled=compiled_step(step), context=preview_context(cart=cart))
+    context = preview_context(cart=cart) | {"coupon": preview_coupon(step=step, now=timezone.now())}
+    return render_reminder(compiled=compiled_step(step), context=context)
 
 
 def test_message(*, rendered: Rendered, to: str) -> EmailMultiAlternatives:

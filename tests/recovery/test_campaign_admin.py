@@ -13,10 +13,13 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from carts.models import Cart
+from carts.models import Cart, Coupon
+from carts.services import cart_checkout
+from core.errors import InvalidInput
 from recovery.campaigns import CAMPAIGN_OFF_NOTE
 from recovery.links import UNSUBSCRIBED_NOTE
 from recovery.models import Campaign, CampaignStep, RecoveryEmail
+from recovery.previews import PREVIEW_COUPON_CODE
 from recovery.shop import shop_update
 from recovery.tokens import make_unsubscribe_token
 from tests.carts.factories import make_cart
@@ -314,6 +317,39 @@ def test_the_preview_shows_html_and_text_side_by_side_with_a_sample_cart(admin_b
     assert "Merino wool scarf" in page
     assert "A sample cart" in page
     assert "Bean &amp;amp; Leaf" in page  # the shop as it is now, escaped in the email, then into the srcdoc
+
+
+def test_the_preview_of_a_step_with_an_offer_shows_the_offer_with_a_code_nobody_can_use(
+    admin_browser, campaign, abandoned_cart, shopper, clock
+):
+    campaign.steps.filter(position=2).update(
+        offer_kind="amount", offer_value=Decimal("5.00"), offer_min_total=None, offer_valid_days=7
+    )
+
+    text = page_text(admin_browser.get(preview_url(campaign, step=2)))
+
+    assert "USD 5.00 off" in text
+    assert PREVIEW_COUPON_CODE in text
+    with pytest.raises(InvalidInput) as refused:
+        cart_checkout(user=shopper, cart_id=abandoned_cart.pk, coupon=PREVIEW_COUPON_CODE, now=clock.now())
+    assert refused.value.field == "coupon"
+    assert Coupon.objects.count() == 0  # a preview issues nothing
+
+
+def test_pages_that_show_an_email_allow_its_inline_styles_and_images_and_no_other_page_does(
+    admin_browser, campaign, abandoned_cart
+):
+    reminder = RecoveryEmailFactory(cart=abandoned_cart, status="sent", body_html="<p style='color:red'>Hi</p>")
+
+    preview = admin_browser.get(preview_url(campaign))["Content-Security-Policy"]
+    sent = admin_browser.get(f"/admin/recovery/recoveryemail/{reminder.pk}/change/")["Content-Security-Policy"]
+    campaign_page = admin_browser.get(change_url(campaign))["Content-Security-Policy"]
+
+    for policy in (preview, sent):
+        assert "style-src 'self' 'unsafe-inline'" in policy
+        assert "img-src 'self' data: https:" in policy
+        assert "script-src 'self'" in policy.split("; ")  # no page runs inline scripts (and the frame none at all)
+    assert "'unsafe-inline'" not in campaign_page
 
 
 def test_the_preview_shows_a_real_cart(admin_browser, campaign, abandoned_cart):
