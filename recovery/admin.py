@@ -3,8 +3,6 @@ reminder with what it said, and on a cart's page its reminders and "send the nex
 
 from __future__ import annotations
 
-from csp.constants import UNSAFE_INLINE
-from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -24,6 +22,7 @@ from core.admin import OverflowSafeChangeListMixin, ReadOnlyAdmin
 
 from . import campaigns, previews
 from .models import Campaign, CampaignStep, RecoveryEmail, Shop
+from .policies import shows_an_email
 from .sending import NothingToSend, recovery_emails_resend, reminder_send_now
 from .shop import SHOP_FIELDS, current_shop
 from .templating import PLACEHOLDERS
@@ -50,12 +49,6 @@ class ShopAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
             return super().changelist_view(request, extra_context)
         shop = current_shop()
         return HttpResponseRedirect(reverse("admin:recovery_shop_change", args=[shop.pk]))
-
-
-# An email's HTML is shown in a sandboxed frame (no scripts, no same origin) whose srcdoc document inherits the page's
-# Content-Security-Policy: email HTML is styled inline and shows the shop's logo from its own host, so the pages that
-# show one allow inline styles and https images. Nothing a shopper typed reaches them unescaped.
-EMAIL_FRAME_POLICY = {"style-src": [UNSAFE_INLINE], "img-src": ["https:"]}
 
 
 # --- campaigns ----------------------------------------------------------------------------------------------------
@@ -226,7 +219,7 @@ class CampaignAdmin(OverflowSafeChangeListMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @csp_update(EMAIL_FRAME_POLICY)
+    @shows_an_email
     def preview_view(self, request, campaign_id: int):
         """A step rendered with a real cart (``?cart=``) or a sample one, HTML and text side by side; POST sends it
         to the staff member's own address and records nothing as a reminder."""
@@ -345,7 +338,7 @@ class RecoveryEmailAdmin(CartColumnsMixin, ErrorAndNoteColumns, ReadOnlyAdmin):
     )
 
     @admin.display(description="To", ordering="recipient")
-    @csp_update(EMAIL_FRAME_POLICY)
+    @shows_an_email
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return super().change_view(request, object_id, form_url, extra_context)
 

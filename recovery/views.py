@@ -27,6 +27,7 @@ from .links import (
     user_for_unsubscribe_token,
 )
 from .messages import greeting_name, lines_of
+from .policies import shows_the_shop_logo
 from .shop import current_shop
 from .tokens import RecoveryLinkError
 
@@ -55,6 +56,7 @@ def _cart_page(request: HttpRequest, cart: Cart, *, restored: bool) -> HttpRespo
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@shows_the_shop_logo
 def recover(request: HttpRequest, token: str) -> HttpResponse:
     """GET: show the cart the link names. POST: restore it and lead the shopper to the shop."""
     try:
@@ -75,6 +77,7 @@ def recover(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@shows_the_shop_logo
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET: confirm page. POST: opt the shopper out of recovery emails."""
     try:

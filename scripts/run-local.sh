@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}"
+# The demo shop's logo, served by this server (read once, when the shop's identity is first created).
+export CART_SHOP_LOGO_URL="${CART_SHOP_LOGO_URL:-http://127.0.0.1:8000/static/demo/logo.svg}"
 PY=.venv/bin/python
 
 $PY manage.py migrate --noinput

@@ -44,11 +44,17 @@ def screenshot(page, name: str) -> None:
 
 
 @pytest.fixture
-def shop_world(settings):
-    """The shop's identity, a two-step campaign, and a shopper's cart abandoned a day and an hour ago (so step 1 is
-    sent when the sender runs, step 2 not yet)."""
+def shop_world(live_server):
+    """The shop's identity (its logo on another origin than the pages: 127.0.0.1 beside localhost), a two-step
+    campaign, and a shopper's cart abandoned now (step 1 is due in an hour)."""
     Shop.objects.update_or_create(
-        pk=1, defaults={"name": "Tea & Kettle", "storefront_url": "https://tea.example/", "address": "1 Leaf Lane"}
+        pk=1,
+        defaults={
+            "name": "Tea & Kettle",
+            "storefront_url": "https://tea.example/",
+            "logo_url": live_server.url.replace("localhost", "127.0.0.1") + "/static/demo/logo.svg",
+            "address": "1 Leaf Lane",
+        },
     )
     campaign = make_campaign(delays=(HOUR, 2 * DAY))
     clock = Clock(campaign.activated_at.replace(microsecond=0))
@@ -73,17 +79,17 @@ def test_staff_edit_a_campaign_preview_it_and_send_a_test_in_a_browser(live_serv
     log_in(page, live_server, staff)
 
     page.goto(f"{live_server.url}/admin/recovery/campaign/{campaign.pk}/change/")
-    page.fill("#id_steps-1-subject", NEW_SUBJECT)
-    page.select_option("#id_steps-1-offer_kind", "percent")
-    page.fill("#id_steps-1-offer_value", "10")
-    page.fill("#id_steps-1-offer_valid_days", "7")
+    page.fill("#id_steps-0-subject", NEW_SUBJECT)
+    page.select_option("#id_steps-0-offer_kind", "percent")
+    page.fill("#id_steps-0-offer_value", "10")
+    page.fill("#id_steps-0-offer_valid_days", "7")
     page.fill("#id_holdout_percent", "10")
     screenshot(page, "campaign-editor.png")
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
 
     page.click("#campaign-preview-link")
-    page.select_option("#id_step", "2")
+    page.select_option("#id_step", "1")
     page.fill("#id_cart", str(cart.pk))
     page.click("#preview-choices input[type=submit]")
     page.wait_for_selector("#preview-html")
@@ -102,8 +108,19 @@ def test_staff_edit_a_campaign_preview_it_and_send_a_test_in_a_browser(live_serv
     assert [message.subject for message in mail.outbox] == [f"[Test] {subject}"]
     assert mail.outbox[0].to == [staff.email]
     assert RecoveryEmail.objects.count() == 0  # a test is not a reminder
-    assert campaign.steps.get(position=2).offer_kind == "percent"
     assert csp_violations(page, console) == []
+
+    # When step 1 is due, the shopper's reminder is the edited step, in the shop's name.
+    mail.outbox.clear()
+    shop_world["clock"].advance(seconds=HOUR + 60)
+    assert send_due_recovery_emails(now=shop_world["clock"].now()).sent == 1
+    (reminder,) = mail.outbox
+    html_part = reminder.alternatives[0][0]
+    assert reminder.to == ["grace@example.com"]
+    assert reminder.subject == subject
+    assert Coupon.objects.get(cart=cart).code in reminder.body
+    assert "Tea & Kettle\n1 Leaf Lane" in reminder.body
+    assert Shop.objects.get().logo_url in html_part
 
 
 def test_staff_read_a_sent_reminder_and_the_shopper_gets_the_cart_back_with_its_code(
@@ -137,6 +154,8 @@ def test_staff_read_a_sent_reminder_and_the_shopper_gets_the_cart_back_with_its_
     assert code in sent_html
     assert "Oolong 250 g" in sent_html
     assert code in coupon_line
+    assert page.get_attribute("#to-the-shop", "href") == "https://tea.example/"
+    assert page.eval_on_selector("header.shop img", "image => image.naturalWidth") > 0  # the logo, from its origin
     cart.refresh_from_db()
     assert cart.status == Cart.Status.ACTIVE  # the page restored it with its own POST
     assert cart.recovery_source == Cart.RecoverySource.EMAIL_LINK

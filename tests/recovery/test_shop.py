@@ -360,3 +360,14 @@ def test_the_unsubscribe_pages_show_the_shop(our_shop, shopper, method):
     bad = getattr(Client(), method)("/cart/unsubscribe/not-a-token")
     assert bad.status_code == 400
     _shows_the_shop(bad.content.decode())
+
+
+def test_the_shoppers_pages_may_load_the_logo_from_its_host_and_nothing_else_from_elsewhere(our_shop, abandoned_cart):
+    token = make_recovery_token(cart_id=abandoned_cart.pk, email_id=None)
+
+    policy = Client().get(f"/cart/recover/{token}")["Content-Security-Policy"].split("; ")
+    unsubscribe = Client().get(f"/cart/unsubscribe/{make_unsubscribe_token(user_id=abandoned_cart.user_id)}")
+
+    assert "img-src 'self' data: https://cdn.beanandleaf.example" in policy
+    assert "style-src 'self'" in policy
+    assert "img-src 'self' data: https://cdn.beanandleaf.example" in unsubscribe["Content-Security-Policy"]
